@@ -1,0 +1,72 @@
+// JSON-RPC 2.0 over a Unix stream socket, one JSON object per line. Used
+// between vpcctl and vpc-controld and between vpc-controld and vpc-dataplane.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <boost/asio.hpp>
+#include <nlohmann/json.hpp>
+
+#include "policies/result.hpp"
+
+namespace vpcnet::jsonrpc {
+
+using json = nlohmann::json;
+using Handler = std::function<Result<json>(const json& params)>;
+
+// Requests over this size are answered with an error and the connection closed.
+constexpr size_t max_request_bytes = 64 * 1024 * 1024;
+
+// Parses one request line and dispatches it; returns the response line
+// (without newline), or an empty string for a notification. Never throws.
+// Exposed on its own so the fuzz target and the unit tests drive it without a
+// socket.
+class Dispatcher {
+ public:
+  void add(const std::string& method, Handler handler);
+  std::string handle_line(std::string_view line) const;
+  std::vector<std::string> methods() const;
+
+ private:
+  std::map<std::string, Handler> handlers_;
+};
+
+// Serves a Dispatcher on a Unix socket (created with the given mode, an old
+// socket file at that path is replaced). Requests on one connection are
+// answered in order; connections are served concurrently on the io_context.
+class Server {
+ public:
+  Server(boost::asio::io_context& io, std::string socket_path, const Dispatcher& dispatcher,
+         unsigned mode = 0600);
+  ~Server();
+  Status start();
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A blocking client: one call at a time, each with a timeout.
+class Client {
+ public:
+  explicit Client(std::string socket_path);
+  ~Client();
+  Status connect();
+  bool connected() const;
+  void close();
+  Result<json> call(const std::string& method, const json& params,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+ private:
+  std::string path_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  uint64_t next_id_ = 1;
+};
+
+}  // namespace vpcnet::jsonrpc
