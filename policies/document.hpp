@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -54,5 +55,8 @@ class DesiredState {
 // Names are matched case-insensitively on input and stored in this spelling.
 const std::vector<std::string>& known_kinds();
 std::optional<std::string> canonical_kind(std::string_view kind);
+
+// Object names are DNS-label-like: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63.
+bool valid_object_name(std::string_view name);
 
 }  // namespace vpcnet

@@ -2,6 +2,7 @@
 // between vpcctl and vpc-controld and between vpc-controld and vpc-dataplane.
 #pragma once
 
+#include <utility>  // before asio: Boost 1.74 asio uses std::exchange without it
 #include <chrono>
 #include <functional>
 #include <map>

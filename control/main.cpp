@@ -1,0 +1,78 @@
+// vpc-controld: holds the desired state, compiles it and pushes it to
+// vpc-dataplane; serves vpcctl over JSON-RPC (docs/rpc.md, docs/operations.md).
+#include <utility>  // before asio (Boost 1.74 + GCC 12)
+
+#include <csignal>
+#include <filesystem>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "control/dataplane_link.hpp"
+#include "control/policy_service.hpp"
+#include "control/rpc_methods.hpp"
+#include "control/state_store.hpp"
+#include "policies/jsonrpc.hpp"
+
+int main(int argc, char** argv) {
+  using namespace vpcnet;
+  std::string state_dir = "/var/lib/vpcnet";
+  std::string socket_path = "/run/vpcnet/controld.sock";
+  std::string dataplane_socket = "/run/vpcnet/dataplane.sock";
+  std::string log_level = "info";
+
+  CLI::App app{"vpc-controld: vpcnet control daemon (desired state, compiler, pushes to vpc-dataplane)"};
+  app.add_option("--state-dir", state_dir, "Directory holding state.yaml and generation")->capture_default_str();
+  app.add_option("--socket", socket_path, "JSON-RPC socket served to vpcctl (mode 0600)")->capture_default_str();
+  app.add_option("--dataplane-socket", dataplane_socket, "JSON-RPC socket of vpc-dataplane")->capture_default_str();
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  std::signal(SIGPIPE, SIG_IGN);
+
+  control::StateStore store(state_dir);
+  if (auto st = store.load(); !st) {
+    spdlog::critical("cannot load the state from {}: {}", state_dir, st.error().to_string());
+    return 1;
+  }
+  spdlog::info("state loaded from {}: generation {}, {} documents", state_dir, store.generation(),
+               store.state().documents().size());
+
+  control::DataplaneLink link(dataplane_socket);
+  control::PolicyService service(store, &link);
+  if (auto st = service.init(); !st) {
+    spdlog::error("the stored state does not validate ({}); nothing is pushed until the next successful change",
+                  st.error().to_string());
+  }
+  link.set_on_connect([&service] { service.on_dataplane_connected(); });
+
+  boost::asio::io_context io;
+  jsonrpc::Dispatcher dispatcher;
+  control::register_methods(dispatcher, service, &link);
+
+  std::error_code ec;
+  auto parent = std::filesystem::path(socket_path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  jsonrpc::Server server(io, socket_path, dispatcher, 0600);
+  if (auto st = server.start(); !st) {
+    spdlog::critical("{}", st.error().message);
+    return 1;
+  }
+  spdlog::info("serving {} (data plane socket {})", socket_path, dataplane_socket);
+  link.start();
+
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& e, int sig) {
+    if (e) return;
+    spdlog::info("signal {}: shutting down", sig);
+    server.stop();
+    io.stop();
+  });
+  io.run();
+  link.stop();
+  server.stop();
+  spdlog::info("stopped at generation {}", service.generation());
+  return 0;
+}

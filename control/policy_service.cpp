@@ -1,0 +1,268 @@
+#include "control/policy_service.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <map>
+
+#include <spdlog/spdlog.h>
+
+#include "control/dataplane_link.hpp"
+#include "policies/model.hpp"
+
+namespace vpcnet::control {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::string key_name(const std::string& kind, const std::string& name) { return kind + "/" + name; }
+
+std::optional<json> typed_scalar(const std::string& s) {
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return json(nullptr);
+  if (s == "true" || s == "True" || s == "TRUE") return json(true);
+  if (s == "false" || s == "False" || s == "FALSE") return json(false);
+  const char* b = s.data();
+  const char* e = s.data() + s.size();
+  const char* ib = (*b == '+') ? b + 1 : b;
+  if (*b == '-' || (*b >= '0' && *b <= '9') || *b == '+') {
+    int64_t i = 0;
+    auto [p, ec] = std::from_chars(ib, e, i);
+    if (ec == std::errc() && p == e) return json(i);
+    uint64_t u = 0;
+    auto [pu, ecu] = std::from_chars(ib, e, u);
+    if (ecu == std::errc() && pu == e) return json(u);
+    double d = 0;
+    auto [pd, ecd] = std::from_chars(ib, e, d, std::chars_format::general);
+    if (ecd == std::errc() && pd == e) return json(d);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+json PolicyService::yaml_to_json(const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) return nullptr;
+  if (node.IsScalar()) {
+    const std::string& s = node.Scalar();
+    if (node.Tag() != "!") {  // plain (unquoted) scalar
+      if (auto v = typed_scalar(s)) return *v;
+    }
+    return s;
+  }
+  if (node.IsSequence()) {
+    json arr = json::array();
+    for (const auto& item : node) arr.push_back(yaml_to_json(item));
+    return arr;
+  }
+  json obj = json::object();
+  for (const auto& kv : node) {
+    std::string key;
+    if (kv.first.IsScalar()) {
+      key = kv.first.Scalar();
+    } else {
+      YAML::Emitter em;
+      em << YAML::Flow << kv.first;
+      key = em.c_str();
+    }
+    obj[key] = yaml_to_json(kv.second);
+  }
+  return obj;
+}
+
+PolicyService::PolicyService(StateStore& store, DataplaneLink* link) : store_(store), link_(link) {}
+
+Status PolicyService::init() {
+  std::lock_guard lk(mu_);
+  state_ = store_.state();
+  generation_ = store_.generation();
+  compiled_.reset();
+  if (generation_ == 0 && state_.documents().empty()) return Ok{};
+  auto c = check(state_, generation_);
+  if (!c) return c.error();
+  compiled_ = std::move(*c);
+  return Ok{};
+}
+
+uint64_t PolicyService::generation() const {
+  std::lock_guard lk(mu_);
+  return generation_;
+}
+
+DesiredState PolicyService::state() const {
+  std::lock_guard lk(mu_);
+  return state_;
+}
+
+Result<CompiledConfig> PolicyService::check(const DesiredState& state, uint64_t generation) const {
+  auto model = build_model(state);
+  if (!model) {
+    Error e = model.error();
+    if (e.code != ErrorCode::invalid_policy && e.code != ErrorCode::not_found) e.code = ErrorCode::invalid_policy;
+    return e;
+  }
+  return compile(*model, generation);
+}
+
+Result<PolicyService::Candidate> PolicyService::prepare(const std::vector<PolicyFile>& files,
+                                                        uint64_t generation) const {
+  if (files.empty()) {
+    Error e = make_error(ErrorCode::invalid_params, "no policy files given");
+    e.field = "files";
+    return e;
+  }
+  Candidate c;
+  c.state = state_;
+  std::map<DesiredState::Key, std::pair<std::string, int>> seen;  // where each doc of this request is
+  for (const auto& f : files) {
+    auto docs = parse_documents(f.text, f.file);
+    if (!docs) {
+      Error e = docs.error();
+      if (e.file.empty()) e.file = f.file;
+      if (e.code == ErrorCode::internal_error || e.code == ErrorCode::parse_error) e.code = ErrorCode::invalid_policy;
+      return e;
+    }
+    for (auto& d : *docs) {
+      DesiredState::Key key{d.kind, d.name};
+      if (auto it = seen.find(key); it != seen.end()) {
+        Error e = make_error(ErrorCode::invalid_policy,
+                             key_name(d.kind, d.name) + " is defined twice in this apply (first at " +
+                                 it->second.first + ":" + std::to_string(it->second.second) + ")");
+        e.file = d.file.empty() ? f.file : d.file;
+        e.line = d.line;
+        e.field = "name";
+        return e;
+      }
+      seen[key] = {d.file.empty() ? f.file : d.file, d.line};
+      c.names.push_back(key_name(d.kind, d.name));
+      c.state.put(std::move(d));
+    }
+  }
+  auto compiled = check(c.state, generation);
+  if (!compiled) return compiled.error();
+  c.compiled = std::move(*compiled);
+  return c;
+}
+
+Result<std::string> PolicyService::commit(DesiredState state, CompiledConfig compiled) {
+  const uint64_t gen = compiled.generation;
+  std::string dataplane = "pending";
+  bool pushed = false;
+  if (link_ && link_->connected()) {
+    auto r = link_->call("config.apply", to_json(compiled));
+    if (r) {
+      dataplane = "pushed";
+      pushed = true;
+      if (r->is_object() && r->contains("generation") && (*r)["generation"] != json(gen)) {
+        spdlog::warn("data plane answered config.apply of generation {} with generation {}", gen,
+                     (*r)["generation"].dump());
+      }
+    } else if (r.error().code == ErrorCode::dataplane_unavailable) {
+      spdlog::warn("generation {}: data plane unavailable ({}); it gets the config when it connects", gen,
+                   r.error().message);
+    } else {
+      Error e = r.error();
+      e.message = "the data plane rejected generation " + std::to_string(gen) + ": " + e.message;
+      return e;
+    }
+  }
+  if (auto st = store_.save(state, gen); !st) {
+    spdlog::error("cannot persist generation {}: {}", gen, st.error().to_string());
+    if (pushed && compiled_) {  // put the data plane back on the running generation
+      auto r = link_->call("config.apply", to_json(*compiled_));
+      if (!r) spdlog::error("cannot restore generation {} on the data plane: {}", generation_, r.error().message);
+    }
+    return st.error();
+  }
+  state_ = std::move(state);
+  generation_ = gen;
+  compiled_ = std::move(compiled);
+  spdlog::info("generation {} accepted (data plane: {})", gen, dataplane);
+  return dataplane;
+}
+
+Result<json> PolicyService::apply(const std::vector<PolicyFile>& files) {
+  std::lock_guard lk(mu_);
+  auto c = prepare(files, generation_ + 1);
+  if (!c) return c.error();
+  auto names = std::move(c->names);
+  auto dp = commit(std::move(c->state), std::move(c->compiled));
+  if (!dp) return dp.error();
+  return json{{"generation", generation_}, {"applied", names}, {"dataplane", *dp}};
+}
+
+Result<json> PolicyService::validate(const std::vector<PolicyFile>& files) const {
+  std::lock_guard lk(mu_);
+  auto c = prepare(files, generation_ + 1);
+  if (!c) return c.error();
+  return json{{"valid", true}, {"documents", c->names}};
+}
+
+Result<json> PolicyService::remove(const std::string& kind_in, const std::string& name) {
+  auto kind = canonical_kind(kind_in);
+  if (!kind) {
+    Error e = make_error(ErrorCode::invalid_params, "unknown kind '" + kind_in + "'");
+    e.field = "kind";
+    return e;
+  }
+  std::lock_guard lk(mu_);
+  if (!state_.find(*kind, name)) {
+    return make_error(ErrorCode::not_found, key_name(*kind, name) + " not found");
+  }
+  DesiredState next = state_;
+  next.erase(*kind, name);
+  auto compiled = check(next, generation_ + 1);
+  if (!compiled) {
+    Error e = compiled.error();
+    e.message = "cannot delete " + key_name(*kind, name) + ": " + e.message;
+    return e;
+  }
+  auto dp = commit(std::move(next), std::move(*compiled));
+  if (!dp) return dp.error();
+  return json{{"generation", generation_}, {"deleted", key_name(*kind, name)}, {"dataplane", *dp}};
+}
+
+Result<json> PolicyService::get(const std::string& kind_in, const std::string& name) const {
+  std::optional<std::string> kind;
+  if (!kind_in.empty()) {
+    kind = canonical_kind(kind_in);
+    if (!kind) {
+      Error e = make_error(ErrorCode::invalid_params, "unknown kind '" + kind_in + "'");
+      e.field = "kind";
+      return e;
+    }
+  } else if (!name.empty()) {
+    Error e = make_error(ErrorCode::invalid_params, "a name needs a kind");
+    e.field = "kind";
+    return e;
+  }
+  std::lock_guard lk(mu_);
+  json docs = json::array();
+  auto add = [&](const Document& d) {
+    docs.push_back({{"kind", d.kind}, {"name", d.name}, {"spec", yaml_to_json(d.spec)}});
+  };
+  if (kind && !name.empty()) {
+    const Document* d = state_.find(*kind, name);
+    if (!d) {
+      return make_error(ErrorCode::not_found, key_name(*kind, name) + " not found");
+    }
+    add(*d);
+  } else {
+    for (const auto& [key, d] : state_.documents()) {
+      if (!kind || key.first == *kind) add(d);
+    }
+  }
+  return json{{"documents", std::move(docs)}};
+}
+
+void PolicyService::on_dataplane_connected() {
+  std::lock_guard lk(mu_);
+  if (!link_ || !compiled_ || generation_ == 0) return;
+  auto r = link_->call("config.apply", to_json(*compiled_));
+  if (r) {
+    spdlog::info("pushed generation {} to the data plane", generation_);
+  } else {
+    spdlog::error("pushing generation {} to the data plane failed: {}", generation_, r.error().message);
+  }
+}
+
+}  // namespace vpcnet::control

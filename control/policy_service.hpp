@@ -1,0 +1,79 @@
+// The policy service of vpc-controld: applies, validates, deletes and lists
+// policy documents. Every change is checked as a whole (parse every file,
+// merge into a copy of the current state, build the model, compile), pushed to
+// the data plane, persisted, and only then made current: any error leaves the
+// running state and generation untouched.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include "control/state_store.hpp"
+#include "policies/compiled_config.hpp"
+#include "policies/document.hpp"
+#include "policies/policy_files.hpp"
+#include "policies/result.hpp"
+
+namespace vpcnet::control {
+
+class DataplaneLink;
+
+// {file, text}: `file` is the name the client gave (used in error messages).
+using PolicyFile = vpcnet::PolicyFile;
+
+class PolicyService {
+ public:
+  // `link` may be null (no data plane: every change stays "pending").
+  PolicyService(StateStore& store, DataplaneLink* link);
+
+  // Compiles the state loaded by the store. An error means the stored state no
+  // longer validates; the service still runs (nothing is pushed until a
+  // successful change).
+  Status init();
+
+  // {"generation", "applied": ["Kind/name", ...], "dataplane": "pushed"|"pending"}
+  Result<nlohmann::json> apply(const std::vector<PolicyFile>& files);
+  // {"valid": true, "documents": ["Kind/name", ...]}
+  Result<nlohmann::json> validate(const std::vector<PolicyFile>& files) const;
+  // {"generation", "deleted": "Kind/name", "dataplane": ...}
+  Result<nlohmann::json> remove(const std::string& kind, const std::string& name);
+  // {"documents": [{"kind", "name", "spec"}]}; empty kind = every kind.
+  Result<nlohmann::json> get(const std::string& kind, const std::string& name) const;
+
+  uint64_t generation() const;
+  DesiredState state() const;
+
+  // Pushes the current generation (if there is one); called by the data-plane
+  // link after every (re)connect.
+  void on_dataplane_connected();
+
+  // YAML -> JSON with plain scalars typed (null, bool, integer, float) and
+  // quoted scalars kept as strings.
+  static nlohmann::json yaml_to_json(const YAML::Node& node);
+
+ private:
+  struct Candidate {
+    DesiredState state;
+    CompiledConfig compiled;
+    std::vector<std::string> names;  // "Kind/name" of the documents in the request
+  };
+  Result<Candidate> prepare(const std::vector<PolicyFile>& files, uint64_t generation) const;
+  Result<CompiledConfig> check(const DesiredState& state, uint64_t generation) const;
+  // Push + persist + make current; returns "pushed" or "pending".
+  Result<std::string> commit(DesiredState state, CompiledConfig compiled);
+
+  mutable std::mutex mu_;
+  StateStore& store_;
+  DataplaneLink* link_;
+  DesiredState state_;
+  uint64_t generation_ = 0;
+  std::optional<CompiledConfig> compiled_;
+};
+
+}  // namespace vpcnet::control

@@ -1,0 +1,98 @@
+#include "dataplane/dataplane.hpp"
+
+#include <fmt/format.h>
+#include <rte_ethdev.h>
+#include <spdlog/spdlog.h>
+
+namespace vpcnet::dp {
+
+Result<std::unique_ptr<Dataplane>> Dataplane::create(const DataplaneOptions& options) {
+  if (options.workers == 0) return make_error(ErrorCode::invalid_params, "at least one worker is needed");
+  std::unique_ptr<Dataplane> dp(new Dataplane());
+  for (const auto& spec : options.ports) {
+    if (dp->port_ids_.count(spec.name))
+      return make_error(ErrorCode::invalid_params, fmt::format("--port {}: name used twice", spec.name));
+    auto port = probe_port(spec);
+    if (!port) return port.error();
+    dp->port_ids_[port->name] = port->port_id;
+    dp->ports_.push_back(std::move(*port));
+  }
+  dp->pool_ = create_packet_pool("vpcnet_pkts", options.mbufs);
+  if (dp->pool_ == nullptr)
+    return make_error(ErrorCode::internal_error,
+                      fmt::format("cannot allocate {} packet buffers: {} (give EAL more memory, e.g. -m 512)",
+                                  options.mbufs, rte_strerror(rte_errno)));
+  for (const auto& port : dp->ports_) {
+    if (auto st = configure_port(port.port_id, static_cast<uint16_t>(options.workers), dp->pool_); !st) {
+      Error e = st.error();
+      e.message = fmt::format("--port {}: {}", port.name, e.message);
+      return e;
+    }
+  }
+  dp->store_ = std::make_unique<ConfigStore>(options.workers);
+  dp->pipeline_ = Pipeline::standard();
+  dp->counters_ = std::make_unique<WorkerCounters[]>(options.workers);
+  for (unsigned w = 0; w < options.workers; ++w) {
+    WorkerConfig wc;
+    wc.id = w;
+    wc.burst_size = options.burst_size;
+    wc.idle_sleep_us = options.idle_sleep_us;
+    for (size_t p = w; p < dp->ports_.size(); p += options.workers) wc.rx_ports.push_back(dp->ports_[p].port_id);
+    dp->workers_.push_back(std::make_unique<Worker>(std::move(wc), *dp->store_, dp->pipeline_, dp->counters_[w]));
+  }
+  return dp;
+}
+
+Dataplane::~Dataplane() {
+  for (const auto& port : ports_) {
+    rte_eth_dev_stop(port.port_id);
+    rte_eth_dev_close(port.port_id);
+  }
+  store_.reset();  // frees the last generation
+  rte_mempool_free(pool_);
+}
+
+Status Dataplane::apply(const CompiledConfig& config) {
+  std::lock_guard lock(apply_mutex_);
+  auto gen = Generation::build(config, port_ids_);
+  if (!gen) return gen.error();
+  for (const auto& missing : (*gen)->ports_missing())
+    spdlog::warn("generation {}: port {} is named by an interface but not on this data plane", config.generation, missing);
+  store_->publish(std::move(*gen));
+  return Ok{};
+}
+
+uint64_t Dataplane::generation() const {
+  const Generation* g = store_->current();
+  return g ? g->number() : 0;
+}
+
+nlohmann::json Dataplane::stats() const {
+  nlohmann::json ports = nlohmann::json::array();
+  for (const auto& port : ports_) ports.push_back(port_stats(port));
+  nlohmann::json drops = nlohmann::json::array(), counters = nlohmann::json::array();
+  auto infos = registered_counters();
+  for (size_t id = 0; id < infos.size(); ++id) {
+    uint64_t total = 0;
+    for (unsigned w = 0; w < workers_.size(); ++w) total += counters_[w].get(static_cast<CounterId>(id));
+    const auto& info = infos[id];
+    nlohmann::json row = {{"stage", info.stage}, {"packets", total}, {"help", info.help}};
+    if (info.kind == CounterKind::drop) {
+      row["reason"] = info.name;
+      drops.push_back(std::move(row));
+    } else {
+      row["name"] = info.name;
+      counters.push_back(std::move(row));
+    }
+  }
+  return {{"generation", generation()}, {"workers", workers_.size()}, {"ports", ports}, {"drops", drops},
+          {"counters", counters}};
+}
+
+nlohmann::json Dataplane::ports_json() const {
+  nlohmann::json ports = nlohmann::json::array();
+  for (const auto& port : ports_) ports.push_back(port_info(port));
+  return {{"ports", ports}};
+}
+
+}  // namespace vpcnet::dp

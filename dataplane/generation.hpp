@@ -1,0 +1,111 @@
+// One immutable generation of data-plane configuration: the lookup tables the
+// workers read, built from a CompiledConfig off the hot path. Workers hold a
+// pointer to the current generation for the length of one burst; a new one is
+// published with one atomic store and the old one freed after every worker has
+// passed a quiescent point (see config_store.hpp).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <rte_ether.h>
+#include <rte_ethdev.h>
+
+#include "dataplane/packet_meta.hpp"
+#include "policies/compiled_config.hpp"
+#include "policies/result.hpp"
+
+struct rte_hash;
+
+namespace vpcnet::dp {
+
+struct VpcEntry {
+  uint32_t id;
+  std::string name;
+  std::vector<Prefix> cidrs;
+  rte_ether_addr router_mac;
+};
+
+struct SubnetEntry {
+  uint32_t id;
+  std::string name;
+  uint32_t vpc;  // index into vpcs
+  std::vector<Prefix> cidrs;
+};
+
+struct InterfaceEntry {
+  uint32_t id;
+  std::string name;
+  uint32_t vpc;     // index into vpcs
+  uint32_t subnet;  // index into subnets
+  uint16_t port_id; // RTE_MAX_ETHPORTS when the port does not exist on this data plane
+  rte_ether_addr mac;
+  std::vector<IpAddr> ips;
+};
+
+// What an address inside a VPC resolves to.
+struct Endpoint {
+  enum class Kind : uint8_t { interface, gateway } kind;
+  uint32_t index;  // into interfaces (interface) or subnets (gateway)
+};
+
+// Key of the endpoint table: the same 24 bytes for IPv4 and IPv6.
+struct EndpointKey {
+  uint32_t vpc_id;
+  uint8_t family;  // 4 or 6
+  uint8_t pad[3];
+  uint8_t addr[16];
+};
+static_assert(sizeof(EndpointKey) == 24);
+
+EndpointKey make_endpoint_key(uint32_t vpc_id, L3 l3, const uint8_t* addr);
+
+class Generation {
+ public:
+  // port_ids maps data-plane port names to DPDK port ids. Interfaces whose
+  // port is not on this data plane are kept (they are reachable nowhere) and
+  // reported by ports_missing().
+  static Result<std::unique_ptr<Generation>> build(const CompiledConfig& config,
+                                                   const std::unordered_map<std::string, uint16_t>& port_ids);
+  ~Generation();
+  Generation(const Generation&) = delete;
+  Generation& operator=(const Generation&) = delete;
+
+  uint64_t number() const { return number_; }
+
+  // Interface behind an ingress port, or no_index.
+  uint32_t interface_of_port(uint16_t port_id) const { return iface_by_port_[port_id]; }
+
+  // Bulk lookup of n keys; endpoints[i] = index into endpoints() or no_index.
+  void lookup_endpoints(const EndpointKey* const* keys, uint32_t n, uint32_t* endpoints) const;
+  uint32_t lookup_endpoint(const EndpointKey& key) const;
+
+  // Is addr inside one of the VPC's CIDRs? (Only asked on drop paths.)
+  bool vpc_contains(uint32_t vpc, L3 l3, const uint8_t* addr) const;
+  // The gateway address of subnet `subnet` in the family of l3, if it has one.
+  bool subnet_gateway(uint32_t subnet, L3 l3, uint8_t* addr_out) const;
+
+  const std::vector<VpcEntry>& vpcs() const { return vpcs_; }
+  const std::vector<SubnetEntry>& subnets() const { return subnets_; }
+  const std::vector<InterfaceEntry>& interfaces() const { return interfaces_; }
+  const std::vector<Endpoint>& endpoints() const { return endpoints_; }
+  const std::vector<std::string>& ports_missing() const { return ports_missing_; }
+
+ private:
+  Generation() = default;
+
+  uint64_t number_ = 0;
+  std::vector<VpcEntry> vpcs_;
+  std::vector<SubnetEntry> subnets_;
+  std::vector<InterfaceEntry> interfaces_;
+  std::vector<Endpoint> endpoints_;
+  std::vector<std::string> ports_missing_;
+  std::array<uint32_t, RTE_MAX_ETHPORTS> iface_by_port_{};
+  rte_hash* endpoint_table_ = nullptr;
+};
+
+}  // namespace vpcnet::dp

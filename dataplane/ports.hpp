@@ -1,0 +1,46 @@
+// Data-plane ports: DPDK devices created from `--port NAME=DEVARGS`
+// (net_tap, net_pcap, net_null, net_vhost, virtio_user, net_ring, ...).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <rte_mempool.h>
+
+#include "policies/result.hpp"
+
+namespace vpcnet::dp {
+
+struct PortSpec {
+  std::string name;     // what Interface.spec.port refers to
+  std::string devargs;  // e.g. "net_tap0,iface=web1"
+  // Set instead of devargs when the ethdev exists already (vpcnet-replay's ring ports).
+  std::optional<uint16_t> existing_port_id;
+};
+
+// "web1=net_tap0,iface=web1" -> {web1, net_tap0,iface=web1}
+Result<PortSpec> parse_port_spec(std::string_view text);
+
+struct Port {
+  std::string name;
+  std::string devargs;
+  uint16_t port_id = 0;
+};
+
+// Creates the device (rte_dev_probe) and finds its ethdev port.
+Result<Port> probe_port(const PortSpec& spec);
+
+// One RX queue (polled by one worker) and one TX queue per worker, started.
+Status configure_port(uint16_t port_id, uint16_t tx_queues, rte_mempool* pool);
+
+// A packet pool whose mbufs carry PacketMeta in their private area.
+rte_mempool* create_packet_pool(const char* name, unsigned mbufs);
+
+nlohmann::json port_info(const Port& port);
+nlohmann::json port_stats(const Port& port);
+
+}  // namespace vpcnet::dp

@@ -1,0 +1,83 @@
+// Sends packets to the Interface route_lookup found. Inside one subnet the
+// frame goes out unchanged (a VPC subnet is one L2 segment to its members);
+// across subnets the data plane is the router: MACs rewritten, TTL / hop
+// limit decremented, ICMP time exceeded when it runs out.
+#include <netinet/in.h>
+
+#include "dataplane/packet_build.hpp"
+#include "dataplane/stages/stages.hpp"
+
+namespace vpcnet::dp {
+namespace {
+
+constexpr const char* stage_name = "ip_forward";
+constexpr uint8_t icmp4_time_exceeded = 11, icmp6_time_exceeded = 3;
+
+class IpForwardStage final : public Stage {
+ public:
+  const char* name() const override { return stage_name; }
+
+  void process(Burst& burst, StageContext& ctx) override {
+    const Generation& gen = ctx.gen;
+    const auto& ifaces = gen.interfaces();
+    for (uint16_t i = 0; i < burst.count; ++i) {
+      rte_mbuf* m = burst.pkts[i];
+      PacketMeta* meta = meta_of(m);
+      const InterfaceEntry& src = ifaces[meta->in_iface];
+      const InterfaceEntry& dst = ifaces[gen.endpoints()[meta->dst_endpoint].index];
+      if (&dst == &src) {
+        drop(m, hairpin_);
+        continue;
+      }
+      if (dst.subnet == src.subnet) {
+        ctx.counters.add(switched_);
+        send(m, dst.port_id);
+        continue;
+      }
+      route(m, *meta, src, dst, ctx);
+    }
+  }
+
+ private:
+  void route(rte_mbuf* m, PacketMeta& meta, const InterfaceEntry& src, const InterfaceEntry& dst, StageContext& ctx) {
+    const rte_ether_addr& router_mac = ctx.gen.vpcs()[src.vpc].router_mac;
+    const bool v6 = meta.l3 == L3::ipv6;
+    if (meta.ttl <= 1) {
+      uint8_t gateway[16];
+      if (!ctx.gen.subnet_gateway(src.subnet, meta.l3, gateway) ||
+          !make_icmp_error(m, meta, gateway, router_mac, v6 ? icmp6_time_exceeded : icmp4_time_exceeded, 0))
+        return drop(m, ttl_exceeded_);
+      ctx.counters.add(ttl_exceeded_sent_);
+      return send(m, meta.in_port);
+    }
+    uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(frame);
+    eth->src_addr = router_mac;
+    eth->dst_addr = dst.mac;
+    if (v6) {
+      reinterpret_cast<rte_ipv6_hdr*>(frame + meta.l3_offset)->hop_limits--;
+    } else {
+      auto* ip = reinterpret_cast<rte_ipv4_hdr*>(frame + meta.l3_offset);
+      ip->time_to_live--;
+      // RFC 1624 incremental update: TTL is the high byte of its 16-bit word.
+      uint32_t sum = static_cast<uint16_t>(~rte_be_to_cpu_16(ip->hdr_checksum)) + 0xfeffu;
+      sum = (sum & 0xffff) + (sum >> 16);
+      sum = (sum & 0xffff) + (sum >> 16);
+      ip->hdr_checksum = rte_cpu_to_be_16(static_cast<uint16_t>(~sum));
+    }
+    ctx.counters.add(routed_);
+    send(m, dst.port_id);
+  }
+
+  CounterId hairpin_ = register_drop(stage_name, "hairpin", "destination is the sending Interface itself");
+  CounterId ttl_exceeded_ = register_drop(stage_name, "ttl_exceeded", "TTL / hop limit ran out and no ICMP error could be sent");
+  CounterId ttl_exceeded_sent_ = register_event(stage_name, "time_exceeded_sent", "ICMP time exceeded sent for packets whose TTL ran out");
+  CounterId switched_ = register_event(stage_name, "switched", "delivered unchanged within a subnet");
+  CounterId routed_ = register_event(stage_name, "routed", "routed between subnets");
+};
+
+}  // namespace
+
+std::unique_ptr<Stage> make_ip_forward_stage() { return std::make_unique<IpForwardStage>(); }
+
+}  // namespace vpcnet::dp

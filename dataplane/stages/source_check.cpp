@@ -1,0 +1,57 @@
+// Anti-spoofing: an Interface may only send from its own MAC and its own IP
+// addresses. IPv6 link-local sources pass only toward multicast or link-local
+// destinations (MLD, router solicitations), which route_lookup then drops by
+// name: such traffic never leaves the link.
+#include <cstring>
+
+#include "dataplane/stages/stages.hpp"
+
+namespace vpcnet::dp {
+namespace {
+
+constexpr const char* stage_name = "source_check";
+
+bool is_link_local_v6(const uint8_t* a) { return a[0] == 0xfe && (a[1] & 0xc0) == 0x80; }
+
+bool owns_ip(const InterfaceEntry& iface, const PacketMeta& meta) {
+  const bool v6 = meta.l3 == L3::ipv6;
+  for (const auto& ip : iface.ips) {
+    if ((ip.family == Family::v6) != v6) continue;
+    if (std::memcmp(ip.bytes.data(), meta.src_ip, v6 ? 16 : 4) == 0) return true;
+  }
+  return false;
+}
+
+class SourceCheckStage final : public Stage {
+ public:
+  const char* name() const override { return stage_name; }
+
+  void process(Burst& burst, StageContext& ctx) override {
+    const auto& ifaces = ctx.gen.interfaces();
+    for (uint16_t i = 0; i < burst.count; ++i) {
+      rte_mbuf* m = burst.pkts[i];
+      const PacketMeta* meta = meta_of(m);
+      const InterfaceEntry& iface = ifaces[meta->in_iface];
+      const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
+      if (!rte_is_same_ether_addr(&eth->src_addr, &iface.mac)) {
+        drop(m, spoofed_mac_);
+        continue;
+      }
+      if (owns_ip(iface, *meta)) continue;
+      if (meta->l3 == L3::ipv6 && is_link_local_v6(meta->src_ip) &&
+          (meta->dst_is_multicast || is_link_local_v6(meta->dst_ip)))
+        continue;
+      drop(m, spoofed_ip_);
+    }
+  }
+
+ private:
+  CounterId spoofed_mac_ = register_drop(stage_name, "spoofed_mac", "source MAC is not the Interface's MAC");
+  CounterId spoofed_ip_ = register_drop(stage_name, "spoofed_ip", "source IP is not one of the Interface's addresses");
+};
+
+}  // namespace
+
+std::unique_ptr<Stage> make_source_check_stage() { return std::make_unique<SourceCheckStage>(); }
+
+}  // namespace vpcnet::dp

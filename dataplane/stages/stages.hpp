@@ -1,0 +1,32 @@
+// The stages of the pipeline, in the order packets visit them. Each stage is
+// one file in this folder; a later capability adds its file and one line here.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "dataplane/pipeline.hpp"
+
+namespace vpcnet::dp {
+
+std::unique_ptr<Stage> make_eth_input_stage();      // parse, ingress port -> interface
+std::unique_ptr<Stage> make_arp_responder_stage();  // answer ARP for gateways and neighbours
+std::unique_ptr<Stage> make_nd_responder_stage();   // answer IPv6 neighbour solicitations
+std::unique_ptr<Stage> make_source_check_stage();   // source MAC/IP belong to the interface
+std::unique_ptr<Stage> make_route_lookup_stage();   // destination -> endpoint (bulk hash)
+std::unique_ptr<Stage> make_gateway_stage();        // packets for a subnet gateway (ping)
+std::unique_ptr<Stage> make_ip_forward_stage();     // same subnet: deliver; else route (TTL, MACs)
+
+inline std::vector<std::unique_ptr<Stage>> make_standard_stages() {
+  std::vector<std::unique_ptr<Stage>> s;
+  s.push_back(make_eth_input_stage());
+  s.push_back(make_arp_responder_stage());
+  s.push_back(make_nd_responder_stage());
+  s.push_back(make_source_check_stage());
+  s.push_back(make_route_lookup_stage());
+  s.push_back(make_gateway_stage());
+  s.push_back(make_ip_forward_stage());
+  return s;
+}
+
+}  // namespace vpcnet::dp

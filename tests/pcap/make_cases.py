@@ -1,0 +1,885 @@
+#!/usr/bin/python3
+"""Generates the pcap replay cases of vpcnet (tests/pcap/cases/<case>/).
+
+Run with /usr/bin/python3 (needs scapy):  /usr/bin/python3 tests/pcap/make_cases.py
+
+Every case is one row of CASES below: a name, a one-paragraph description, the
+policy it runs with, and a list of steps.  A step is one input frame on one
+port together with its fate: the frames the data plane must send because of
+it (port, bytes) and/or the drop counter it must bump.  From that the
+generator writes
+
+    cases/<case>/policy/*.yaml        the policy documents
+    cases/<case>/in/<port>.pcap       input frames of each port that receives any
+    cases/<case>/expected/<port>.pcap expected output of every port of the policy
+                                      (empty = nothing may come out of it)
+    cases/<case>/expect.json          expected drop counters and port rx/tx counts
+    cases/<case>/README.md            what the case checks
+    meson.build                       one test() per case
+
+Expected frames are built here with scapy from the "Conventions on the wire"
+of docs/architecture.md, never by running vpcnet.  Inputs get strictly
+increasing, fixed timestamps in step order (one clock over all ports), so the
+output is deterministic and byte-identical on every run.  Every expected pcap
+is checked with tshark (checksums, malformed packets) as it is written.
+"""
+
+import json
+import os
+import shutil
+import struct
+import sys
+
+from scapy.all import (ARP, ICMP, IP, TCP, UDP, Ether, ICMPv6EchoReply, ICMPv6EchoRequest,
+                       ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptDstLLAddr, ICMPv6NDOptSrcLLAddr,
+                       ICMPv6TimeExceeded, IPv6, Raw, in6_getnsma, in6_getnsmac, inet_pton,
+                       socket, RawPcapReader, DNS, DNSQR)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import run_case  # noqa: E402  (pcap reading/writing and the tshark check)
+
+CAPTURES = os.environ.get('VPCNET_CAPTURES',
+                          os.path.normpath(os.path.join(HERE, '../../../shared/data/captures')))
+
+BASE_TIME = 1_800_000_000  # fixed timestamps: BASE_TIME + step * 1 ms
+
+# ---------------------------------------------------------------------------
+# Topology (the policy every case runs with)
+
+ROUTER_MAC = '02:76:70:63:00:01'      # default Vpc.spec.routerMac
+DEV_ROUTER_MAC = '02:76:70:63:00:02'  # set explicitly on Vpc dev
+
+class Iface:
+    def __init__(self, name, port, subnet, mac, ip4, ip6, gw4, gw6, router):
+        self.name, self.port, self.subnet, self.mac = name, port, subnet, mac
+        self.ip4, self.ip6, self.gw4, self.gw6, self.router = ip4, ip6, gw4, gw6, router
+
+    @property
+    def lla(self):  # EUI-64 link-local address of the MAC
+        b = bytes.fromhex(self.mac.replace(':', ''))
+        eui = bytes([b[0] ^ 2, b[1], b[2], 0xff, 0xfe, b[3], b[4], b[5]])
+        return socket.inet_ntop(socket.AF_INET6, bytes.fromhex('fe80000000000000') + eui)
+
+WEB1 = Iface('web1', 'web1', 'web', '02:00:00:00:01:01', '10.0.1.10', 'fd00:10:0:1::10',
+             '10.0.1.1', 'fd00:10:0:1::1', ROUTER_MAC)
+WEB2 = Iface('web2', 'web2', 'web', '02:00:00:00:01:02', '10.0.1.11', 'fd00:10:0:1::11',
+             '10.0.1.1', 'fd00:10:0:1::1', ROUTER_MAC)
+DB1 = Iface('db1', 'db1', 'db', '02:00:00:00:02:01', '10.0.2.10', 'fd00:10:0:2::10',
+            '10.0.2.1', 'fd00:10:0:2::1', ROUTER_MAC)
+DEV1 = Iface('dev1', 'dev1', 'app', '02:00:00:01:01:01', '10.1.1.10', 'fd00:11:0:1::10',
+             '10.1.1.1', 'fd00:11:0:1::1', DEV_ROUTER_MAC)
+
+PROD_YAML = """\
+kind: Vpc
+name: prod
+spec:
+  cidrs: [10.0.0.0/16, fd00:10::/48]
+---
+kind: Subnet
+name: web
+spec:
+  vpc: prod
+  cidrs: [10.0.1.0/24, fd00:10:0:1::/64]
+---
+kind: Subnet
+name: db
+spec:
+  vpc: prod
+  cidrs: [10.0.2.0/24, fd00:10:0:2::/64]
+---
+kind: Interface
+name: web1
+spec:
+  port: web1
+  subnet: web
+  mac: 02:00:00:00:01:01
+  ips: [10.0.1.10, fd00:10:0:1::10]
+---
+kind: Interface
+name: web2
+spec:
+  port: web2
+  subnet: web
+  mac: 02:00:00:00:01:02
+  ips: [10.0.1.11, fd00:10:0:1::11]
+---
+kind: Interface
+name: db1
+spec:
+  port: db1
+  subnet: db
+  mac: 02:00:00:00:02:01
+  ips: [10.0.2.10, fd00:10:0:2::10]
+"""
+
+DEV_YAML = """\
+kind: Vpc
+name: dev
+spec:
+  cidrs: [10.1.0.0/16, fd00:11::/48]
+  routerMac: 02:76:70:63:00:02
+---
+kind: Subnet
+name: app
+spec:
+  vpc: dev
+  cidrs: [10.1.1.0/24, fd00:11:0:1::/64]
+---
+kind: Interface
+name: dev1
+spec:
+  port: dev1
+  subnet: app
+  mac: 02:00:00:01:01:01
+  ips: [10.1.1.10, fd00:11:0:1::10]
+"""
+
+POLICIES = {
+    'prod': ({'prod.yaml': PROD_YAML}, ['web1', 'web2', 'db1']),
+    'prod+dev': ({'prod.yaml': PROD_YAML, 'dev.yaml': DEV_YAML}, ['web1', 'web2', 'db1', 'dev1']),
+}
+
+# ---------------------------------------------------------------------------
+# Steps
+
+class Step:
+    """One input frame on `port`; `out` = [(port, bytes)] it must cause; `drop` = counter."""
+
+    def __init__(self, port, frame, out=(), drop=None, event=None):
+        self.port = port
+        self.frame = bytes(frame)
+        self.out = [(p, bytes(f)) for p, f in out]
+        self.drop = drop    # drop counter <stage>.<reason> it bumps
+        self.event = event  # event counter <stage>.<name> it bumps (checked when given)
+
+
+def send(port, frame, *out, drop=None, event=None):
+    return Step(port, frame, out, drop, event)
+
+# ---------------------------------------------------------------------------
+# Frame builders (inputs)
+
+def ping4(src, dst, dst_mac=None, ttl=64, ident=0x1234, seq=1, size=56, src_ip=None, src_mac=None,
+          dst_ip=None):
+    payload = bytes((i & 0xff) for i in range(size))
+    return Ether(src=src_mac or src.mac, dst=dst_mac or src.router) / \
+        IP(src=src_ip or src.ip4, dst=dst_ip or dst.ip4, ttl=ttl, id=0x4000 + seq, flags='DF') / \
+        ICMP(type=8, id=ident, seq=seq) / Raw(payload)
+
+
+def ping6(src, dst, dst_mac=None, hlim=64, ident=0x1234, seq=1, size=56, src_ip=None, src_mac=None,
+          dst_ip=None):
+    payload = bytes((i & 0xff) for i in range(size))
+    return Ether(src=src_mac or src.mac, dst=dst_mac or src.router) / \
+        IPv6(src=src_ip or src.ip6, dst=dst_ip or dst.ip6, hlim=hlim, fl=0x12345) / \
+        ICMPv6EchoRequest(id=ident, seq=seq, data=payload)
+
+
+def arp_request(src, target_ip, pad=False):
+    f = bytes(Ether(src=src.mac, dst='ff:ff:ff:ff:ff:ff') /
+              ARP(op=1, hwsrc=src.mac, psrc=src.ip4, hwdst='00:00:00:00:00:00', pdst=target_ip))
+    return f + bytes(60 - len(f)) if pad else f
+
+
+def ns(src, target, src_ip=None, unicast=False, with_sllao=True):
+    """Neighbor solicitation; to the solicited-node group unless `unicast`."""
+    src_ip = src.lla if src_ip is None else src_ip
+    if unicast:
+        dst_ip, dst_mac = target, src.router
+    else:
+        dst_ip = socket.inet_ntop(socket.AF_INET6, in6_getnsma(inet_pton(socket.AF_INET6, target)))
+        dst_mac = in6_getnsmac(inet_pton(socket.AF_INET6, dst_ip))
+    p = Ether(src=src.mac, dst=dst_mac) / IPv6(src=src_ip, dst=dst_ip, hlim=255) / ICMPv6ND_NS(tgt=target)
+    if with_sllao:
+        p = p / ICMPv6NDOptSrcLLAddr(lladdr=src.mac)
+    return p
+
+# ---------------------------------------------------------------------------
+# Expected frames, from docs/architecture.md "Conventions on the wire"
+
+def arp_reply(req, answered_mac):
+    """42 bytes, no padding; op 2, sha = answered MAC, spa = asked address, tha/tpa = requester's."""
+    r = Ether(req)
+    a = r[ARP]
+    out = bytes(Ether(dst=r.src, src=answered_mac) /
+                ARP(op=2, hwsrc=answered_mac, psrc=a.pdst, hwdst=a.hwsrc, pdst=a.psrc))
+    assert len(out) == 42
+    return out
+
+
+def na(req, answered_mac, gateway):
+    """Neighbor advertisement answering the solicitation `req`."""
+    r = Ether(bytes(req))
+    s = r[ICMPv6ND_NS]
+    from_unspecified = r[IPv6].src == '::'
+    dst_ip = 'ff02::1' if from_unspecified else r[IPv6].src
+    # An all-nodes answer goes to the all-nodes MAC (RFC 2464 section 7).
+    eth_dst = '33:33:00:00:00:01' if from_unspecified else r.src
+    return bytes(Ether(src=answered_mac, dst=eth_dst) /
+                 IPv6(src=s.tgt, dst=dst_ip, hlim=255, tc=0, fl=0) /
+                 ICMPv6ND_NA(R=1 if gateway else 0, S=0 if dst_ip == 'ff02::1' else 1, O=1, tgt=s.tgt) /
+                 ICMPv6NDOptDstLLAddr(lladdr=answered_mac))
+
+
+def incremental_ttl_checksum(ip_hdr):
+    """RFC 1624 eqn. 3 for the TTL decrement, computed by hand (to cross-check scapy)."""
+    old_word = (ip_hdr[8] << 8) | ip_hdr[9]
+    new_word = ((ip_hdr[8] - 1) << 8) | ip_hdr[9]
+    hc = (ip_hdr[10] << 8) | ip_hdr[11]
+    s = (~hc & 0xffff) + (~old_word & 0xffff) + new_word
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def routed(frame, dst):
+    """Ethernet src = router MAC, dst = destination Interface's MAC, TTL/hop limit - 1."""
+    raw = bytes(frame)
+    p = Ether(raw)
+    p.src, p.dst = dst.router, dst.mac
+    if IP in p:
+        old_hdr = raw[14:14 + p[IP].ihl * 4]
+        p[IP].ttl -= 1
+        del p[IP].chksum
+        out = bytes(p)
+        new_ck = struct.unpack('!H', out[24:26])[0]
+        assert new_ck == incremental_ttl_checksum(old_hdr), 'RFC 1624 corner case: pick other fields'
+        assert new_ck not in (0, 0xffff)
+    else:
+        p[IPv6].hlim -= 1
+        out = bytes(p)
+    assert len(out) == len(raw)
+    return out
+
+
+def echo_reply(frame):
+    """The request turned around: MACs, addresses swapped, type 0/129, TTL/hop limit 64,
+    IPv4 id (and every other field) kept, checksums recomputed."""
+    p = Ether(bytes(frame))
+    p.src, p.dst = p.dst, p.src
+    if IP in p:
+        p[IP].src, p[IP].dst = p[IP].dst, p[IP].src
+        p[IP].ttl = 64
+        del p[IP].chksum
+        p[ICMP].type = 0
+        del p[ICMP].chksum
+        return bytes(p)
+    ip6 = p[IPv6]
+    ip6.src, ip6.dst = ip6.dst, ip6.src
+    ip6.hlim = 64
+    req = p[ICMPv6EchoRequest]
+    rep = ICMPv6EchoReply(code=req.code, id=req.id, seq=req.seq, data=req.data)
+    ip6.remove_payload()
+    return bytes(Ether(src=p.src, dst=p.dst, type=0x86dd) / ip6 / rep)
+
+
+def time_exceeded(frame, ingress):
+    """ICMP time exceeded from the ingress subnet's gateway, TTL 64, IPv4 id 0, quoting as much
+    of the original packet as keeps the error within 576 (IPv4) / 1280 (IPv6) bytes."""
+    p = Ether(bytes(frame))
+    if IP in p:
+        orig = bytes(p[IP])[:p[IP].len]
+        quote = orig[:576 - 20 - 8]
+        out = bytes(Ether(src=ingress.router, dst=p.src) /
+                    IP(src=ingress.gw4, dst=p[IP].src, ttl=64, id=0, tos=0, flags=0, proto=1) /
+                    ICMP(type=11, code=0) / Raw(quote))
+        assert len(out) - 14 <= 576
+        return out
+    orig = bytes(p[IPv6])[:40 + p[IPv6].plen]
+    quote = orig[:1280 - 40 - 8]
+    out = bytes(Ether(src=ingress.router, dst=p.src) /
+                IPv6(src=ingress.gw6, dst=p[IPv6].src, hlim=64, tc=0, fl=0) /
+                ICMPv6TimeExceeded(code=0) / Raw(quote))
+    assert len(out) - 14 <= 1280
+    return out
+
+# ---------------------------------------------------------------------------
+# Real captures (../shared/data/captures), rewritten onto the case's interfaces.
+# Client 10.99.0.2 / fd99::2 / 02:00:00:00:00:02, server 10.99.0.1 / fd99::1 / 02:00:00:00:00:01.
+
+CLIENT_MAC, SERVER_MAC = '02:00:00:00:00:02', '02:00:00:00:00:01'
+CLIENT_IP4, SERVER_IP4 = '10.99.0.2', '10.99.0.1'
+CLIENT_IP6, SERVER_IP6 = 'fd99::2', 'fd99::1'
+
+
+def capture(name):
+    path = os.path.join(CAPTURES, name)
+    frames = [bytes(d) for d, _ in RawPcapReader(path)]
+    for f in frames:  # scapy must rebuild every real frame byte for byte
+        assert bytes(Ether(f)) == f, name
+    return frames
+
+
+def rewrite(frame, client, server, server_ip4=None, server_ip6=None, routed_=False, v6=False):
+    """Moves one captured frame onto (client, server).  When routed_, the client-server traffic
+    goes through the router: each side sends to its own router MAC.  With v6, an IPv4 TCP/UDP
+    frame is carried over IPv6 instead (same L4 bytes, checksums recomputed)."""
+    p = Ether(frame)
+    from_client = p.src == CLIENT_MAC
+    me, peer = (client, server) if from_client else (server, client)
+    p.src = me.mac
+    if not int(p.dst.split(':')[0], 16) & 1:  # broadcast/multicast destinations stay
+        p.dst = me.router if routed_ else peer.mac
+    s4 = server_ip4 or server.ip4
+    s6 = server_ip6 or server.ip6
+    m4 = {CLIENT_IP4: client.ip4, SERVER_IP4: s4}
+    m6 = {CLIENT_IP6: client.ip6, SERVER_IP6: s6}
+    if IP in p and v6:
+        l4 = p[IP].payload.copy()
+        del_l4_checksum(l4)
+        ip6 = IPv6(src=m6[CLIENT_IP6 if from_client else SERVER_IP6],
+                   dst=m6[SERVER_IP6 if from_client else CLIENT_IP6], hlim=p[IP].ttl)
+        return bytes(Ether(src=p.src, dst=p.dst) / ip6 / l4)
+    if IP in p:
+        p[IP].src, p[IP].dst = m4[p[IP].src], m4[p[IP].dst]
+        del p[IP].chksum
+        del_l4_checksum(p[IP].payload)
+    elif IPv6 in p:
+        p[IPv6].src, p[IPv6].dst = m6[p[IPv6].src], m6[p[IPv6].dst]
+        del_l4_checksum(p[IPv6].payload)
+    elif ARP in p:
+        p[ARP].hwsrc = me.mac
+        p[ARP].psrc = m4[p[ARP].psrc]
+        p[ARP].pdst = m4[p[ARP].pdst]
+    return bytes(p)
+
+
+def del_l4_checksum(layer):
+    for field in ('chksum', 'cksum'):
+        if field in layer.fields or any(f.name == field for f in layer.fields_desc):
+            delattr(layer, field)
+            return
+
+
+def is_from_client(frame):
+    return Ether(frame).src == CLIENT_MAC
+
+
+def conversation_within(name, client, server, select=None):
+    """Every frame of a captured conversation, client and server in one subnet: unchanged."""
+    steps = []
+    for i, f in enumerate(capture(name)):
+        if select and i not in select:
+            continue
+        g = rewrite(f, client, server)
+        src, dst = (client, server) if is_from_client(f) else (server, client)
+        steps.append(send(src.port, g, (dst.port, g)))
+    return steps
+
+
+def conversation_routed(name, client, server, select=None, v6=False):
+    """Captured conversation between subnets: each frame routed to the other side."""
+    steps = []
+    for i, f in enumerate(capture(name)):
+        if select and i not in select:
+            continue
+        g = rewrite(f, client, server, routed_=True, v6=v6)
+        src, dst = (client, server) if is_from_client(f) else (server, client)
+        steps.append(send(src.port, g, (dst.port, routed(g, dst))))
+    return steps
+
+# ---------------------------------------------------------------------------
+# Malformed frames (raw bytes: scapy would "fix" them)
+
+def eth(dst, src, ethertype):
+    return bytes.fromhex(dst.replace(':', '')) + bytes.fromhex(src.replace(':', '')) + \
+        struct.pack('!H', ethertype)
+
+
+def ip4_bytes(payload_proto, l4, total_len=None, ihl=5, src=WEB1.ip4, dst=WEB2.ip4, ttl=64):
+    """An IPv4 header (valid checksum) + l4 bytes; total_len/ihl may lie."""
+    hdr = struct.pack('!BBHHHBBH4s4s', 0x40 | ihl, 0, total_len if total_len is not None else 20 + len(l4),
+                      0x1000, 0x4000, ttl, payload_proto, 0,
+                      inet_pton(socket.AF_INET, src), inet_pton(socket.AF_INET, dst))
+    s = sum(struct.unpack('!10H', hdr))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return hdr[:10] + struct.pack('!H', ~s & 0xffff) + hdr[12:] + l4
+
+
+def ip6_bytes(nh, l4, plen=None, src=WEB1.ip6, dst=WEB2.ip6):
+    return struct.pack('!IHBB16s16s', 0x60000000, plen if plen is not None else len(l4), nh, 64,
+                       inet_pton(socket.AF_INET6, src), inet_pton(socket.AF_INET6, dst)) + l4
+
+
+E4 = eth(WEB2.mac, WEB1.mac, 0x0800)
+E6 = eth(WEB2.mac, WEB1.mac, 0x86dd)
+GOOD_UDP = bytes(UDP(sport=40000, dport=53, len=12, chksum=0) / Raw(b'abcd'))
+ICMP_HDR = bytes(ICMP(type=8, id=1, seq=1))
+
+
+def control(seq=99):
+    """A valid in-subnet ping after a malformed frame: proves the port still forwards."""
+    f = ping4(WEB1, WEB2, dst_mac=WEB2.mac, seq=seq)
+    return send('web1', f, ('web2', f))
+
+
+# ---------------------------------------------------------------------------
+# The cases
+
+def steps_ping_within4():
+    # icmp-ping.pcap frames 3-8: three real echo requests/replies (frames 1-2 are link-local ND)
+    return conversation_within('icmp-ping.pcap', WEB1, WEB2, select=range(2, 8))
+
+
+def steps_ping_within6():
+    return conversation_within('icmp6-ping.pcap', WEB1, WEB2)
+
+
+def steps_ping_routed4():
+    return conversation_routed('icmp-ping.pcap', WEB1, DB1, select=range(2, 8))
+
+
+def steps_ping_routed6():
+    return conversation_routed('icmp6-ping.pcap', WEB1, DB1)
+
+
+def steps_ping_gateway4():
+    steps = []
+    for f in capture('icmp-ping.pcap')[2:8]:
+        if not is_from_client(f):
+            continue  # the data plane answers itself
+        g = rewrite(f, WEB1, DB1, server_ip4=WEB1.gw4, routed_=True)
+        steps.append(send('web1', g, ('web1', echo_reply(g))))
+    # and the other subnet's own gateway, from db1
+    g = ping4(DB1, None, dst_ip=DB1.gw4, seq=7)
+    steps.append(send('db1', g, ('db1', echo_reply(g))))
+    return steps
+
+
+def steps_ping_gateway6():
+    steps = []
+    for f in capture('icmp6-ping.pcap'):
+        if not is_from_client(f):
+            continue
+        g = rewrite(f, WEB1, DB1, server_ip6=WEB1.gw6, routed_=True)
+        steps.append(send('web1', g, ('web1', echo_reply(g))))
+    g = ping6(DB1, None, dst_ip=DB1.gw6, seq=7)
+    steps.append(send('db1', g, ('db1', echo_reply(g))))
+    return steps
+
+
+def steps_arp_gateway():
+    # tls-curl-sni.pcap frame 4 is curl's real ARP request for its gateway
+    real = rewrite(capture('tls-curl-sni.pcap')[2], WEB1, DB1, server_ip4=WEB1.gw4)
+    padded = arp_request(DB1, DB1.gw4, pad=True)  # padded to 60 bytes as from a NIC
+    return [send('web1', real, ('web1', arp_reply(real, ROUTER_MAC))),
+            send('db1', padded, ('db1', arp_reply(padded, ROUTER_MAC)))]
+
+
+TTL_EVENT = 'ip_forward.time_exceeded_sent'
+
+
+def steps_ttl4():
+    small = ping4(WEB1, DB1, ttl=1, seq=1)
+    zero = ping4(WEB1, DB1, ttl=0, seq=2)
+    big = ping4(WEB1, DB1, ttl=1, seq=3, size=1000)  # quote cut at 548 bytes
+    from_db = ping4(DB1, WEB2, ttl=1, seq=4)
+    local = ping4(WEB1, WEB2, dst_mac=WEB2.mac, ttl=1, seq=5)  # not routed: delivered as is
+    return [send('web1', small, ('web1', time_exceeded(small, WEB1)), event=TTL_EVENT),
+            send('web1', zero, ('web1', time_exceeded(zero, WEB1)), event=TTL_EVENT),
+            send('web1', big, ('web1', time_exceeded(big, WEB1)), event=TTL_EVENT),
+            send('db1', from_db, ('db1', time_exceeded(from_db, DB1)), event=TTL_EVENT),
+            send('web1', local, ('web2', local))]
+
+
+def steps_ttl6():
+    small = ping6(WEB1, DB1, hlim=1, seq=1)
+    zero = ping6(WEB1, DB1, hlim=0, seq=2)
+    big = ping6(WEB1, DB1, hlim=1, seq=3, size=1400)  # quote cut at 1232 bytes
+    from_db = ping6(DB1, WEB2, hlim=1, seq=4)
+    local = ping6(WEB1, WEB2, dst_mac=WEB2.mac, hlim=1, seq=5)
+    return [send('web1', small, ('web1', time_exceeded(small, WEB1)), event=TTL_EVENT),
+            send('web1', zero, ('web1', time_exceeded(zero, WEB1)), event=TTL_EVENT),
+            send('web1', big, ('web1', time_exceeded(big, WEB1)), event=TTL_EVENT),
+            send('db1', from_db, ('db1', time_exceeded(from_db, DB1)), event=TTL_EVENT),
+            send('web1', local, ('web2', local))]
+
+
+def steps_nd(target_iface, gateway):
+    tgt = WEB1.gw6 if gateway else target_iface.ip6
+    mac = ROUTER_MAC if gateway else target_iface.mac
+    a = ns(WEB1, tgt)                      # from the link-local address
+    b = ns(WEB1, tgt, src_ip=WEB1.ip6)     # from the global address
+    return [send('web1', a, ('web1', na(a, mac, gateway))),
+            send('web1', b, ('web1', na(b, mac, gateway)))]
+
+
+def steps_nd_dad():
+    a = ns(WEB1, WEB1.gw6, src_ip='::', with_sllao=False)
+    b = ns(WEB2, WEB1.ip6, src_ip='::', with_sllao=False)
+    return [send('web1', a, ('web1', na(a, ROUTER_MAC, True))),
+            send('web2', b, ('web2', na(b, WEB1.mac, False)))]
+
+
+def steps_nd_nud():
+    # dns-dig-aaaa.pcap frame 1: a real unicast NS (neighbour unreachability detection)
+    f = Ether(capture('dns-dig-aaaa.pcap')[0])
+    f.src, f.dst = WEB1.mac, ROUTER_MAC
+    f[IPv6].src, f[IPv6].dst = WEB1.lla, WEB1.gw6
+    f[ICMPv6ND_NS].tgt = WEB1.gw6
+    f[ICMPv6NDOptSrcLLAddr].lladdr = WEB1.mac
+    del f[ICMPv6ND_NS].cksum
+    g = ns(WEB1, WEB1.gw6, src_ip=WEB1.ip6, unicast=True)
+    return [send('web1', f, ('web1', na(f, ROUTER_MAC, True))),
+            send('web1', g, ('web1', na(g, ROUTER_MAC, True)))]
+
+
+def steps_spoof_ip():
+    a = ping4(WEB1, WEB2, dst_mac=WEB2.mac, src_ip='10.0.1.99', seq=1)       # unknown address
+    b = ping4(WEB1, DB1, src_ip=WEB2.ip4, seq=2)                              # a neighbour's address
+    c = ping6(WEB1, WEB2, dst_mac=WEB2.mac, src_ip='fd00:10:0:1::99', seq=3)
+    d = ping6(WEB1, WEB2, dst_mac=WEB2.mac, src_ip=DB1.ip6, seq=4)            # another subnet's
+    e = ping4(WEB1, WEB2, dst_mac=WEB2.mac, src_ip='192.168.7.7', seq=5)     # outside the VPC
+    return [send('web1', a, drop='source_check.spoofed_ip'),
+            send('web1', b, drop='source_check.spoofed_ip'),
+            send('web1', c, drop='source_check.spoofed_ip'),
+            send('web1', d, drop='source_check.spoofed_ip'),
+            send('web1', e, drop='source_check.spoofed_ip'),
+            control()]
+
+
+def steps_spoof_mac():
+    a = ping4(WEB1, WEB2, dst_mac=WEB2.mac, src_mac='02:00:00:00:01:99', seq=1)
+    b = ping4(WEB1, DB1, src_mac=WEB2.mac, seq=2)  # a neighbour's MAC, on web1's port
+    c = ping6(WEB1, WEB2, dst_mac=WEB2.mac, src_mac='02:00:00:00:01:99', seq=3)
+    return [send('web1', a, drop='source_check.spoofed_mac'),
+            send('web1', b, drop='source_check.spoofed_mac'),
+            send('web1', c, drop='source_check.spoofed_mac'),
+            control()]
+
+
+def steps_other_vpc():
+    a = ping4(WEB1, DEV1, seq=1)
+    b = ping6(WEB1, DEV1, seq=2)
+    c = ping4(DEV1, WEB1, seq=3)
+    d = ping6(DEV1, WEB1, seq=4)
+    gw = ping4(DEV1, None, dst_ip=DEV1.gw4, seq=5)  # dev's own gateway still answers, with its MAC
+    return [send('web1', a, drop='route_lookup.no_route'),
+            send('web1', b, drop='route_lookup.no_route'),
+            send('dev1', c, drop='route_lookup.no_route'),
+            send('dev1', d, drop='route_lookup.no_route'),
+            send('dev1', gw, ('dev1', echo_reply(gw)))]
+
+
+def steps_unknown_dst():
+    a = ping4(WEB1, None, dst_ip='10.0.2.99', seq=1)
+    b = ping6(WEB1, None, dst_ip='fd00:10:0:2::99', seq=2)
+    return [send('web1', a, drop='route_lookup.unknown_destination'),
+            send('web1', b, drop='route_lookup.unknown_destination'),
+            control()]
+
+
+def steps_padded_within():
+    f = bytes(Ether(src=WEB1.mac, dst=WEB2.mac) / IP(src=WEB1.ip4, dst=WEB2.ip4, id=7) /
+              UDP(sport=40000, dport=9) / Raw(b'hi'))
+    f += bytes(60 - len(f))
+    return [send('web1', f, ('web2', f))]
+
+
+def steps_gateway_unsupported():
+    # curl's real SYN (http-curl-host.pcap) and dig's real query (dns-dig-udp.pcap) sent to the gateway
+    syn = rewrite(capture('http-curl-host.pcap')[0], WEB1, DB1, server_ip4=WEB1.gw4, routed_=True)
+    q = rewrite(capture('dns-dig-udp.pcap')[0], WEB1, DB1, server_ip4=WEB1.gw4, routed_=True)
+    return [send('web1', syn, drop='gateway.unsupported_protocol'),
+            send('web1', q, drop='gateway.unsupported_protocol'),
+            control()]
+
+
+TCP_HDR = bytes(TCP(sport=40000, dport=80, flags='S', seq=1))
+
+MALFORMED = [
+    # name, description, frame, counter
+    ('malformed-truncated-eth', 'a 10-byte frame (shorter than an Ethernet header)',
+     bytes.fromhex('02000000010202000000'), 'eth_input.truncated_l2'),
+    ('malformed-truncated-ipv4', 'an IPv4 frame with only 12 bytes of IPv4 header',
+     E4 + ip4_bytes(17, GOOD_UDP)[:12], 'eth_input.truncated_l3'),
+    ('malformed-ipv4-ihl', 'an IPv4 header with IHL 4 (< 5)',
+     E4 + ip4_bytes(17, GOOD_UDP, ihl=4), 'eth_input.bad_ip_header'),
+    ('malformed-ipv4-total-length', 'an IPv4 total length 100 bytes larger than the frame',
+     E4 + ip4_bytes(17, GOOD_UDP, total_len=20 + len(GOOD_UDP) + 100), 'eth_input.bad_ip_length'),
+    ('malformed-ipv4-checksum', 'an IPv4 header with a wrong header checksum',
+     E4 + (lambda h: h[:10] + bytes([h[10] ^ 0x55]) + h[11:])(ip4_bytes(17, GOOD_UDP)),
+     'eth_input.bad_ip_header'),
+    ('malformed-truncated-ipv6', 'an IPv6 frame with only 30 bytes of IPv6 header',
+     E6 + ip6_bytes(17, GOOD_UDP)[:30], 'eth_input.truncated_l3'),
+    ('malformed-ipv6-payload-length', 'an IPv6 payload length 100 bytes larger than the frame',
+     E6 + ip6_bytes(17, GOOD_UDP, plen=len(GOOD_UDP) + 100), 'eth_input.bad_ip_length'),
+    ('malformed-truncated-udp', 'an IPv4 packet whose UDP header is cut after 4 bytes',
+     E4 + ip4_bytes(17, GOOD_UDP[:4]), 'eth_input.truncated_l4'),
+    ('malformed-truncated-tcp', 'an IPv4 packet whose TCP header is cut after 12 bytes',
+     E4 + ip4_bytes(6, TCP_HDR[:12]), 'eth_input.truncated_l4'),
+    ('malformed-truncated-icmp', 'an IPv4 packet whose ICMP header is cut after 4 bytes',
+     E4 + ip4_bytes(1, ICMP_HDR[:4]), 'eth_input.truncated_l4'),
+    ('malformed-truncated-udp6', 'an IPv6 packet whose UDP header is cut after 6 bytes',
+     E6 + ip6_bytes(17, GOOD_UDP[:6]), 'eth_input.truncated_l4'),
+    ('malformed-truncated-icmp6', 'an IPv6 packet whose ICMPv6 header is cut after 4 bytes',
+     E6 + ip6_bytes(58, bytes(ICMPv6EchoRequest())[:4]), 'eth_input.truncated_l4'),
+    ('malformed-udp-length', 'a UDP length field larger than the IPv4 payload',
+     E4 + ip4_bytes(17, GOOD_UDP[:4] + struct.pack('!H', 200) + GOOD_UDP[6:]), 'eth_input.truncated_l4'),
+    ('malformed-truncated-arp', 'an ARP frame cut after 20 bytes of ARP',
+     arp_request(WEB1, WEB1.gw4)[:34], 'eth_input.truncated_l3'),
+    ('malformed-unsupported-ethertype', 'an IPX (0x8137) frame',
+     eth(WEB2.mac, WEB1.mac, 0x8137) + bytes(46), 'eth_input.unsupported_ethertype'),
+]
+
+CASES = [
+    # (name, description, policy, steps)
+    ('arp-gateway',
+     'ARP requests for the subnet gateways (a real curl ARP request on web1, and a request padded '
+     'to 60 bytes on db1) are answered on the ingress port with the VPC router MAC: a 42-byte reply '
+     'without padding, op 2, sha = router MAC, spa = gateway, tha/tpa = the requester.',
+     'prod', steps_arp_gateway),
+    ('arp-neighbour',
+     'An ARP request from web1 for web2 (same subnet) is answered by the data plane with web2\'s '
+     'MAC on web1\'s port; the broadcast is not flooded to web2.',
+     'prod', lambda: [send('web1', r, ('web1', arp_reply(r, WEB2.mac)))
+                      for r in [arp_request(WEB1, WEB2.ip4)]]),
+    ('arp-unknown',
+     'An ARP request for an address of web\'s subnet that no Interface has gets no answer and is '
+     'counted as arp_responder.unknown_target.',
+     'prod', lambda: [send('web1', arp_request(WEB1, '10.0.1.99'), drop='arp_responder.unknown_target'),
+                      control()]),
+    ('arp-other-subnet',
+     'An ARP request from web1 for db1\'s address (another subnet, reached through the gateway) '
+     'gets no answer (arp_responder.unknown_target), nor does one for db\'s gateway.',
+     'prod', lambda: [send('web1', arp_request(WEB1, DB1.ip4), drop='arp_responder.unknown_target'),
+                      send('web1', arp_request(WEB1, DB1.gw4), drop='arp_responder.unknown_target'),
+                      control()]),
+    ('arp-not-request',
+     'An ARP reply sent by web1 to web2 is not answered and not forwarded '
+     '(arp_responder.not_request).',
+     'prod', lambda: [send('web1', Ether(src=WEB1.mac, dst=WEB2.mac) /
+                           ARP(op=2, hwsrc=WEB1.mac, psrc=WEB1.ip4, hwdst=WEB2.mac,
+                               pdst=WEB2.ip4), drop='arp_responder.not_request'),
+                      control()]),
+    ('arp-gratuitous',
+     'A gratuitous ARP request (sender address = target address) from web1 is neither answered '
+     'nor flooded (arp_responder.gratuitous).',
+     'prod', lambda: [send('web1', Ether(src=WEB1.mac, dst='ff:ff:ff:ff:ff:ff') /
+                           ARP(op=1, hwsrc=WEB1.mac, psrc=WEB1.ip4, hwdst='00:00:00:00:00:00',
+                               pdst=WEB1.ip4), drop='arp_responder.gratuitous'),
+                      control()]),
+    ('nd-gateway',
+     'Neighbor solicitations for web\'s IPv6 gateway, sent to its solicited-node multicast '
+     'address from web1\'s link-local and from its global address, are answered with a neighbor '
+     'advertisement: Ethernet router MAC -> web1, IPv6 gateway -> the solicitation\'s source, hop '
+     'limit 255, flags R S O, target link-layer option = router MAC.',
+     'prod', lambda: steps_nd(None, True)),
+    ('nd-neighbour',
+     'Neighbor solicitations (solicited-node multicast, link-local and global source) from web1 '
+     'for web2\'s address are answered with an advertisement from web2\'s address and MAC, flags '
+     'S O (no R), and are not flooded to web2.',
+     'prod', lambda: steps_nd(WEB2, False)),
+    ('nd-dad',
+     'Duplicate address detection (NS from :: without source link-layer option) for the gateway '
+     'and for web1\'s address is answered to ff02::1 with flags R (gateway only) and O but not S; '
+     'Ethernet destination is the all-nodes MAC 33:33:00:00:00:01.',
+     'prod', steps_nd_dad),
+    ('nd-unicast',
+     'Unicast neighbor solicitations to the gateway (neighbour unreachability detection; one '
+     'rewritten from a real Linux NS in dns-dig-aaaa.pcap) are answered like multicast ones.',
+     'prod', steps_nd_nud),
+    ('nd-unknown',
+     'A neighbor solicitation for an address of web\'s subnet that no Interface has gets no '
+     'answer (nd_responder.unknown_target), nor does one for db1\'s address.',
+     'prod', lambda: [send('web1', ns(WEB1, 'fd00:10:0:1::99'), drop='nd_responder.unknown_target'),
+                      send('web1', ns(WEB1, DB1.ip6), drop='nd_responder.unknown_target'),
+                      control()]),
+    ('ping-within-subnet-v4',
+     'Three real ICMP echo requests and replies (icmp-ping.pcap) between web1 and web2, one '
+     'subnet, are delivered unchanged on the other port.',
+     'prod', steps_ping_within4),
+    ('ping-within-subnet-v6',
+     'Three real ICMPv6 echo requests and replies (icmp6-ping.pcap) between web1 and web2 are '
+     'delivered unchanged on the other port.',
+     'prod', steps_ping_within6),
+    ('ping-routed-v4',
+     'Real ICMP echo requests web1 -> db1 and the replies (icmp-ping.pcap) are routed between '
+     'subnets: Ethernet src = router MAC, dst = the destination Interface\'s MAC, TTL - 1, IPv4 '
+     'checksum updated, everything else unchanged.',
+     'prod', steps_ping_routed4),
+    ('ping-routed-v6',
+     'Real ICMPv6 echo requests web1 -> db1 and the replies (icmp6-ping.pcap) are routed between '
+     'subnets: MACs rewritten, hop limit - 1, everything else unchanged.',
+     'prod', steps_ping_routed6),
+    ('ttl-exceeded-v4',
+     'IPv4 packets with TTL 1 or 0 that would be routed are dropped and answered on the ingress '
+     'port with ICMP time exceeded (11/0) from the ingress subnet\'s gateway, TTL 64, id 0, '
+     'quoting the original packet up to a 576-byte error; a TTL-1 packet within the subnet is '
+     'delivered unchanged.',
+     'prod', steps_ttl4),
+    ('ttl-exceeded-v6',
+     'IPv6 packets with hop limit 1 or 0 that would be routed are dropped and answered with '
+     'ICMPv6 time exceeded (3/0) from the ingress subnet\'s gateway, hop limit 64, quoting the '
+     'original up to a 1280-byte error; a hop-limit-1 packet within the subnet is delivered '
+     'unchanged.',
+     'prod', steps_ttl6),
+    ('ping-gateway-v4',
+     'Real ICMP echo requests (icmp-ping.pcap) to web\'s gateway, and one to db\'s gateway from '
+     'db1, are answered on the ingress port: the request turned around, type 0, TTL 64, id kept, '
+     'checksums recomputed.',
+     'prod', steps_ping_gateway4),
+    ('ping-gateway-v6',
+     'Real ICMPv6 echo requests (icmp6-ping.pcap) to web\'s gateway, and one to db\'s gateway, '
+     'are answered: the request turned around, type 129, hop limit 64, flow label kept, checksum '
+     'recomputed.',
+     'prod', steps_ping_gateway6),
+    ('gateway-unsupported-protocol',
+     'A real curl TCP SYN and a real dig UDP query addressed to the gateway are dropped '
+     '(gateway.unsupported_protocol); nothing is sent back.',
+     'prod', steps_gateway_unsupported),
+    ('spoofed-source-ip',
+     'Frames from web1 with a source IP that is not web1\'s (unknown, a neighbour\'s, another '
+     'subnet\'s, outside the VPC; IPv4 and IPv6, switched and routed) are dropped '
+     '(source_check.spoofed_ip).',
+     'prod', steps_spoof_ip),
+    ('spoofed-source-mac',
+     'Frames on web1\'s port with a source MAC that is not web1\'s (unknown, or web2\'s) are '
+     'dropped (source_check.spoofed_mac).',
+     'prod', steps_spoof_mac),
+    ('other-vpc-dropped',
+     'Traffic from prod to the dev VPC and back (IPv4 and IPv6) is dropped as route_lookup.no_route; '
+     'dev\'s own gateway answers a ping with dev\'s router MAC 02:76:70:63:00:02.',
+     'prod+dev', steps_other_vpc),
+    ('unknown-destination-dropped',
+     'Routed packets to an address of db\'s subnet that no Interface has (IPv4 and IPv6) are '
+     'dropped (route_lookup.unknown_destination).',
+     'prod', steps_unknown_dst),
+    ('padded-frame-within-subnet',
+     'A 60-byte frame with Ethernet padding after a short UDP packet is delivered unchanged '
+     '(padding included) within the subnet.',
+     'prod', steps_padded_within),
+    ('dns-within-subnet',
+     'A real dig DNS query and its answer (dns-dig-udp.pcap) between web1 (client) and web2 '
+     '(server) are delivered unchanged.',
+     'prod', lambda: conversation_within('dns-dig-udp.pcap', WEB1, WEB2)),
+    ('dns-routed',
+     'A real dig AAAA query and its answer over IPv4 (dns-dig-aaaa.pcap frames 3-4) from web1 to '
+     'db1 are routed.',
+     'prod', lambda: conversation_routed('dns-dig-aaaa.pcap', WEB1, DB1, select=[2, 3])),
+    ('http-routed-v4',
+     'A real curl HTTP/1.1 exchange (http-curl-host.pcap, 12 TCP segments) between web1 (client) '
+     'and db1 (server) is routed in both directions: MACs rewritten, TTL - 1, IPv4 checksum '
+     'updated, TCP bytes unchanged.',
+     'prod', lambda: conversation_routed('http-curl-host.pcap', WEB1, DB1)),
+    ('tls-routed-v4',
+     'curl\'s real ARP for its gateway, then its full TLS 1.3 connection (tls-curl-sni.pcap, '
+     'up to 1514-byte frames) from web1 to db1, routed both ways.',
+     'prod', lambda: [send('web1', r, ('web1', arp_reply(r, ROUTER_MAC)))
+                      for r in [rewrite(capture('tls-curl-sni.pcap')[2], WEB1, DB1,
+                                        server_ip4=WEB1.gw4)]] +
+     conversation_routed('tls-curl-sni.pcap', WEB1, DB1, select=range(4, 26))),
+    ('tls-routed-v6',
+     'A real openssl TLS connection whose ClientHello spans two segments '
+     '(tls-openssl-sni-split.pcap), carried over IPv6 between web1 and db1, routed both ways: MACs '
+     'rewritten, hop limit - 1, TCP bytes unchanged.',
+     'prod', lambda: conversation_routed('tls-openssl-sni-split.pcap', WEB1, DB1, v6=True)),
+] + [
+    (name, f'A malformed frame from web1, {what}, is dropped by eth_input ({reason}) and nothing '
+     'comes out; a valid ping web1 -> web2 after it is still delivered.',
+     'prod', (lambda frame=frame, reason=reason: [send('web1', frame, drop=reason), control()]))
+    for name, what, frame, reason in MALFORMED
+]
+
+# ---------------------------------------------------------------------------
+# Writing
+
+MESON_HEAD = """\
+# Generated by make_cases.py: one test per case directory in cases/.
+# Runs only once tools/replay/meson.build has defined replay_exe.
+if is_variable('replay_exe')
+  pcap_python = find_program('/usr/bin/python3', required : false)
+  pcap_tshark = find_program('tshark', required : false)
+  if pcap_python.found() and pcap_tshark.found()
+    pcap_run_case = files('run_case.py')
+    pcap_cases = [
+"""
+MESON_TAIL = """\
+    ]
+    foreach c : pcap_cases
+      test(c, pcap_python,
+           args : [pcap_run_case, meson.current_source_dir() / 'cases' / c, replay_exe],
+           suite : 'pcap', timeout : 60, is_parallel : false)
+    endforeach
+  endif
+endif
+"""
+
+
+def write_case(root, name, description, policy, steps, check=True):
+    d = os.path.join(root, name)
+    shutil.rmtree(d, ignore_errors=True)
+    files, ports = POLICIES[policy]
+    os.makedirs(os.path.join(d, 'policy'))
+    for fname, text in files.items():
+        with open(os.path.join(d, 'policy', fname), 'w') as f:
+            f.write(text)
+    inputs = {p: [] for p in ports}
+    outputs = {p: [] for p in ports}
+    drops, events = {}, {}
+    for i, s in enumerate(steps):
+        ts = (BASE_TIME, i * 1000)  # seconds, microseconds
+        assert s.port in ports, (name, s.port)
+        inputs[s.port].append((ts, s.frame))
+        for p, frame in s.out:
+            outputs[p].append((ts, frame))
+        if s.drop:
+            drops[s.drop] = drops.get(s.drop, 0) + 1
+        if s.event:
+            events[s.event] = events.get(s.event, 0) + 1
+        assert s.out or s.drop, (name, i, 'a step must say what happens')
+    os.makedirs(os.path.join(d, 'in'))
+    os.makedirs(os.path.join(d, 'expected'))
+    for p in ports:
+        if inputs[p]:
+            run_case.write_pcap(os.path.join(d, 'in', p + '.pcap'), inputs[p])
+        run_case.write_pcap(os.path.join(d, 'expected', p + '.pcap'), outputs[p])
+    expect = {'drops': dict(sorted(drops.items())),
+              'ports': {p: {'rx': len(inputs[p]), 'tx': len(outputs[p])} for p in ports}}
+    if events:
+        expect['counters'] = dict(sorted(events.items()))
+    with open(os.path.join(d, 'expect.json'), 'w') as f:
+        json.dump(expect, f, indent=2)
+        f.write('\n')
+    with open(os.path.join(d, 'README.md'), 'w') as f:
+        f.write(f'# {name}\n\n{description}\n\n'
+                f'Generated by tests/pcap/make_cases.py; policy `{policy}`; '
+                f'{len(steps)} input frames.\n')
+    if check:
+        for p in ports:
+            problems = run_case.tshark_problems(os.path.join(d, 'expected', p + '.pcap'))
+            if problems:
+                raise SystemExit(f'{name}: expected/{p}.pcap fails the tshark check:\n' +
+                                 '\n'.join(problems))
+        if not name.startswith('malformed-'):
+            for p in ports:
+                if inputs[p]:
+                    problems = run_case.tshark_problems(os.path.join(d, 'in', p + '.pcap'))
+                    if problems:
+                        raise SystemExit(f'{name}: in/{p}.pcap fails the tshark check:\n' +
+                                         '\n'.join(problems))
+
+
+def main():
+    root = os.path.join(HERE, 'cases')
+    names = [c[0] for c in CASES]
+    assert len(set(names)) == len(names)
+    os.makedirs(root, exist_ok=True)
+    for entry in os.listdir(root):  # drop cases that no longer exist
+        if entry not in names:
+            shutil.rmtree(os.path.join(root, entry))
+    for name, description, policy, make_steps in CASES:
+        write_case(root, name, description, policy, make_steps())
+        print('wrote', name)
+    with open(os.path.join(HERE, 'meson.build'), 'w') as f:
+        f.write(MESON_HEAD)
+        for n in names:
+            f.write(f"      '{n}',\n")
+        f.write(MESON_TAIL)
+    print(f'{len(names)} cases')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,255 @@
+#include "tests/unit/control/test_util.hpp"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <gtest/gtest.h>
+
+namespace vpcnet {
+namespace {
+
+using jsonrpc::json;
+using testing::ServerThread;
+using testing::TempDir;
+
+jsonrpc::Dispatcher make_dispatcher() {
+  jsonrpc::Dispatcher d;
+  d.add("echo", [](const json& p) -> Result<json> { return p; });
+  d.add("add", [](const json& p) -> Result<json> { return json(p.at("a").get<int>() + p.at("b").get<int>()); });
+  d.add("fail", [](const json&) -> Result<json> {
+    Error e = make_error(ErrorCode::invalid_policy, "bad cidr");
+    e.file = "web.yaml";
+    e.line = 7;
+    e.field = "spec.cidrs[0]";
+    return e;
+  });
+  d.add("throws", [](const json&) -> Result<json> { throw std::runtime_error("boom"); });
+  d.add("slow", [](const json&) -> Result<json> {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    return json("late");
+  });
+  return d;
+}
+
+json handle(const jsonrpc::Dispatcher& d, std::string_view line) {
+  std::string out = d.handle_line(line);
+  if (out.empty()) return nullptr;
+  return json::parse(out);
+}
+
+TEST(Dispatcher, Result) {
+  auto d = make_dispatcher();
+  json r = handle(d, R"({"jsonrpc":"2.0","id":1,"method":"add","params":{"a":2,"b":3}})");
+  EXPECT_EQ(r["jsonrpc"], "2.0");
+  EXPECT_EQ(r["id"], 1);
+  EXPECT_EQ(r["result"], 5);
+  EXPECT_FALSE(r.contains("error"));
+  r = handle(d, R"({"jsonrpc":"2.0","id":"x","method":"echo"})");
+  EXPECT_EQ(r["id"], "x");
+  EXPECT_EQ(r["result"], json::object());  // missing params = {}
+}
+
+TEST(Dispatcher, ErrorCodes) {
+  auto d = make_dispatcher();
+  auto code = [&](std::string_view line) { return handle(d, line)["error"]["code"].get<int>(); };
+  EXPECT_EQ(code("{not json"), -32700);
+  EXPECT_EQ(code(""), -32700);
+  EXPECT_EQ(code("[1,2]"), -32600);
+  EXPECT_EQ(code("42"), -32600);
+  EXPECT_EQ(code(R"({"id":1,"method":"echo"})"), -32600);                    // no jsonrpc
+  EXPECT_EQ(code(R"({"jsonrpc":"1.0","id":1,"method":"echo"})"), -32600);    // wrong version
+  EXPECT_EQ(code(R"({"jsonrpc":"2.0","id":1,"method":5})"), -32600);         // bad method
+  EXPECT_EQ(code(R"({"jsonrpc":"2.0","id":1})"), -32600);                    // no method
+  EXPECT_EQ(code(R"({"jsonrpc":"2.0","id":{},"method":"echo"})"), -32600);   // bad id
+  EXPECT_EQ(code(R"({"jsonrpc":"2.0","id":1,"method":"echo","params":3})"), -32600);
+  EXPECT_EQ(code(R"({"jsonrpc":"2.0","id":1,"method":"nope"})"), -32601);
+  EXPECT_EQ(code(R"({"jsonrpc":"2.0","id":1,"method":"throws"})"), -32603);
+  EXPECT_EQ(code(R"({"jsonrpc":"2.0","id":1,"method":"add","params":{"a":"x"}})"), -32603);
+  EXPECT_EQ(handle(d, "{bad")["id"], nullptr);
+  EXPECT_EQ(handle(d, R"({"jsonrpc":"2.0","id":9,"method":"nope"})")["id"], 9);
+}
+
+TEST(Dispatcher, HandlerErrorCarriesLocation) {
+  auto d = make_dispatcher();
+  json r = handle(d, R"({"jsonrpc":"2.0","id":3,"method":"fail"})");
+  EXPECT_EQ(r["error"]["code"], -32001);
+  EXPECT_EQ(r["error"]["message"], "bad cidr");
+  EXPECT_EQ(r["error"]["data"]["file"], "web.yaml");
+  EXPECT_EQ(r["error"]["data"]["line"], 7);
+  EXPECT_EQ(r["error"]["data"]["field"], "spec.cidrs[0]");
+}
+
+TEST(Dispatcher, NotificationsGetNoResponse) {
+  auto d = make_dispatcher();
+  EXPECT_EQ(d.handle_line(R"({"jsonrpc":"2.0","method":"echo","params":{}})"), "");
+  EXPECT_EQ(d.handle_line(R"({"jsonrpc":"2.0","method":"nope"})"), "");
+  EXPECT_EQ(d.handle_line(R"({"jsonrpc":"2.0","method":"throws"})"), "");
+}
+
+TEST(Dispatcher, InvalidUtf8DoesNotThrow) {
+  auto d = make_dispatcher();
+  std::string line = R"({"jsonrpc":"2.0","id":1,"method":"echo","params":{"s":"\xff\xfe"}})";
+  std::string out = d.handle_line(line);
+  EXPECT_FALSE(out.empty());
+  EXPECT_NO_THROW(json::parse(out, nullptr, false));
+}
+
+TEST(Dispatcher, Methods) {
+  auto d = make_dispatcher();
+  auto m = d.methods();
+  EXPECT_EQ(m.size(), 5u);
+  EXPECT_NE(std::find(m.begin(), m.end(), "echo"), m.end());
+}
+
+TEST(ServerClient, RoundTrip) {
+  TempDir dir;
+  auto d = make_dispatcher();
+  const std::string path = dir / "sub/rpc.sock";  // parent created by the server
+  ServerThread server(path, d);
+  ASSERT_TRUE(server.start().ok());
+
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  jsonrpc::Client client(path);
+  ASSERT_TRUE(client.connect().ok());
+  EXPECT_TRUE(client.connected());
+  for (int i = 0; i < 20; ++i) {
+    auto r = client.call("add", {{"a", i}, {"b", 1}});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(*r, i + 1);
+  }
+  auto big = client.call("echo", {{"s", std::string(1 << 20, 'x')}});
+  ASSERT_TRUE(big.ok());
+  EXPECT_EQ((*big)["s"].get<std::string>().size(), 1u << 20);
+
+  auto e = client.call("fail", json::object());
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().code, ErrorCode::invalid_policy);
+  EXPECT_EQ(e.error().file, "web.yaml");
+  EXPECT_EQ(e.error().line, 7);
+  EXPECT_EQ(e.error().field, "spec.cidrs[0]");
+  EXPECT_TRUE(client.connected());  // a remote error keeps the connection
+
+  auto nf = client.call("nope", json::object());
+  ASSERT_FALSE(nf.ok());
+  EXPECT_EQ(nf.error().code, ErrorCode::method_not_found);
+
+  // Several clients at once.
+  jsonrpc::Client c2(path);
+  ASSERT_TRUE(c2.connect().ok());
+  EXPECT_EQ(*c2.call("echo", json{{"k", 2}}), (json{{"k", 2}}));
+  EXPECT_EQ(*client.call("echo", json{{"k", 1}}), (json{{"k", 1}}));
+}
+
+TEST(ServerClient, RawSocketGarbageThenValid) {
+  TempDir dir;
+  auto d = make_dispatcher();
+  const std::string path = dir / "rpc.sock";
+  ServerThread server(path, d);
+  ASSERT_TRUE(server.start().ok());
+
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  std::string req = "garbage\n\n{\"jsonrpc\":\"2.0\",\"method\":\"echo\"}\n{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"add\",\"params\":{\"a\":1,\"b\":1}}\n";
+  ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+  std::string got;
+  char buf[4096];
+  while (std::count(got.begin(), got.end(), '\n') < 2) {
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    ASSERT_GT(n, 0);
+    got.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  auto nl = got.find('\n');
+  EXPECT_EQ(json::parse(got.substr(0, nl))["error"]["code"], -32700);
+  EXPECT_EQ(json::parse(got.substr(nl + 1, got.find('\n', nl + 1) - nl - 1))["result"], 2);
+}
+
+TEST(ServerClient, StaleSocketFileIsReplaced) {
+  TempDir dir;
+  auto d = make_dispatcher();
+  const std::string path = dir / "rpc.sock";
+  {
+    ServerThread s1(path, d);
+    ASSERT_TRUE(s1.start().ok());
+  }
+  // Leave a stale socket file as a crashed process would.
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ::close(fd);
+  ASSERT_TRUE(std::filesystem::exists(path));
+
+  ServerThread s2(path, d);
+  ASSERT_TRUE(s2.start().ok());
+  jsonrpc::Client client(path);
+  ASSERT_TRUE(client.connect().ok());
+  EXPECT_TRUE(client.call("echo", json::object()).ok());
+}
+
+TEST(ServerClient, DeadServer) {
+  TempDir dir;
+  auto d = make_dispatcher();
+  const std::string path = dir / "rpc.sock";
+
+  jsonrpc::Client nobody(path);
+  auto st = nobody.connect();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find(path), std::string::npos);
+  auto r0 = nobody.call("echo", json::object());
+  ASSERT_FALSE(r0.ok());
+  EXPECT_EQ(r0.error().code, ErrorCode::dataplane_unavailable);
+
+  auto server = std::make_unique<ServerThread>(path, d);
+  ASSERT_TRUE(server->start().ok());
+  jsonrpc::Client client(path);
+  ASSERT_TRUE(client.connect().ok());
+  ASSERT_TRUE(client.call("echo", json::object()).ok());
+  server.reset();  // the peer goes away
+
+  auto start = std::chrono::steady_clock::now();
+  auto r = client.call("echo", json::object(), std::chrono::seconds(5));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::dataplane_unavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+  EXPECT_FALSE(client.connected());
+  auto r2 = client.call("echo", json::object());  // still an error, no crash
+  ASSERT_FALSE(r2.ok());
+
+  // It comes back: reconnect works.
+  ServerThread again(path, d);
+  ASSERT_TRUE(again.start().ok());
+  ASSERT_TRUE(client.connect().ok());
+  EXPECT_TRUE(client.call("echo", json::object()).ok());
+}
+
+TEST(ServerClient, Timeout) {
+  TempDir dir;
+  auto d = make_dispatcher();
+  const std::string path = dir / "rpc.sock";
+  ServerThread server(path, d);
+  ASSERT_TRUE(server.start().ok());
+  jsonrpc::Client client(path);
+  ASSERT_TRUE(client.connect().ok());
+  auto r = client.call("slow", json::object(), std::chrono::milliseconds(100));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::dataplane_unavailable);
+  EXPECT_NE(r.error().message.find("timeout"), std::string::npos);
+  EXPECT_FALSE(client.connected());
+  ASSERT_TRUE(client.connect().ok());
+  auto ok = client.call("slow", json::object(), std::chrono::seconds(5));
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(*ok, "late");
+}
+
+}  // namespace
+}  // namespace vpcnet

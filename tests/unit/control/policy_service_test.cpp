@@ -1,0 +1,315 @@
+#include "tests/unit/control/test_util.hpp"
+
+#include <atomic>
+#include <mutex>
+
+#include <gtest/gtest.h>
+
+#include "control/dataplane_link.hpp"
+#include "control/policy_service.hpp"
+#include "control/rpc_methods.hpp"
+#include "control/state_store.hpp"
+
+namespace vpcnet {
+namespace {
+
+using control::DataplaneLink;
+using control::PolicyFile;
+using control::PolicyService;
+using control::StateStore;
+using jsonrpc::json;
+using testing::ServerThread;
+using testing::TempDir;
+using testing::wait_for;
+
+const char* kVpc = R"(kind: Vpc
+name: prod
+spec:
+  cidrs:
+    - 10.0.0.0/16
+    - fd00:10::/48
+  routerMac: 02:76:70:63:00:01
+)";
+
+const char* kSubnet = R"(kind: Subnet
+name: web
+spec:
+  vpc: prod
+  cidrs:
+    - 10.0.1.0/24
+)";
+
+const char* kInterface = R"(kind: Interface
+name: web1
+spec:
+  port: web1
+  subnet: web
+  mac: 02:00:00:00:01:0a
+  ips:
+    - 10.0.1.10
+)";
+
+// Line 6 holds the bad field.
+const char* kBadSubnet = R"(kind: Subnet
+name: db
+spec:
+  vpc: prod
+  cidrs:
+    - 192.168.0.0/24
+)";
+
+// A data plane stand-in: records every config.apply.
+struct FakeDataplane {
+  std::mutex mu;
+  std::vector<uint64_t> generations;
+  std::atomic<int> stats_calls{0};
+  bool reject = false;
+  jsonrpc::Dispatcher d;
+
+  FakeDataplane() {
+    d.add("config.apply", [this](const json& p) -> Result<json> {
+      auto cfg = compiled_config_from_json(p);
+      if (!cfg) return cfg.error();
+      std::lock_guard lk(mu);
+      if (reject) return make_error(ErrorCode::invalid_params, "no such port");
+      generations.push_back(cfg->generation);
+      return json{{"generation", cfg->generation}};
+    });
+    d.add("stats.get", [this](const json&) -> Result<json> {
+      ++stats_calls;
+      return json{{"generation", last()}, {"workers", 1}, {"ports", json::array()},
+                  {"drops", json::array()}, {"counters", json::array()}};
+    });
+    d.add("ports.list", [](const json&) -> Result<json> {
+      return json{{"ports", json::array({{{"name", "web1"}, {"port_id", 0}}})}};
+    });
+  }
+  uint64_t last() {
+    std::lock_guard lk(mu);
+    return generations.empty() ? 0 : generations.back();
+  }
+  size_t count() {
+    std::lock_guard lk(mu);
+    return generations.size();
+  }
+};
+
+TEST(PolicyService, ApplyWithoutDataplaneIsPendingAndPersisted) {
+  TempDir dir;
+  StateStore store(dir.path());
+  ASSERT_TRUE(store.load().ok());
+  PolicyService svc(store, nullptr);
+  ASSERT_TRUE(svc.init().ok());
+  auto r = svc.apply({{"vpc.yaml", kVpc}, {"web.yaml", std::string(kSubnet) + "---\n" + kInterface}});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ((*r)["generation"], 1);
+  EXPECT_EQ((*r)["applied"], (json{"Vpc/prod", "Subnet/web", "Interface/web1"}));
+  EXPECT_EQ((*r)["dataplane"], "pending");
+  EXPECT_EQ(svc.generation(), 1u);
+
+  StateStore reloaded(dir.path());
+  ASSERT_TRUE(reloaded.load().ok());
+  EXPECT_EQ(reloaded.generation(), 1u);
+  EXPECT_EQ(reloaded.state().documents().size(), 3u);
+  PolicyService svc2(reloaded, nullptr);
+  ASSERT_TRUE(svc2.init().ok());
+  EXPECT_EQ(svc2.generation(), 1u);
+}
+
+TEST(PolicyService, BadFileLeavesStateUntouched) {
+  TempDir dir;
+  StateStore store(dir.path());
+  ASSERT_TRUE(store.load().ok());
+  PolicyService svc(store, nullptr);
+  ASSERT_TRUE(svc.init().ok());
+  ASSERT_TRUE(svc.apply({{"vpc.yaml", kVpc}, {"web.yaml", kSubnet}}).ok());
+  const std::string before = svc.state().to_yaml();
+
+  // A valid document and a bad one in one apply: all or nothing.
+  auto r = svc.apply({{"if.yaml", kInterface}, {"db.yaml", kBadSubnet}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::invalid_policy);
+  EXPECT_EQ(r.error().file, "db.yaml");
+  EXPECT_GT(r.error().line, 0);
+  EXPECT_NE(r.error().field.find("cidrs"), std::string::npos) << r.error().to_string();
+  EXPECT_EQ(svc.generation(), 1u);
+  EXPECT_EQ(svc.state().to_yaml(), before);
+  EXPECT_EQ(svc.state().find("Interface", "web1"), nullptr);
+
+  // YAML syntax error: also with the file name.
+  auto syn = svc.apply({{"broken.yaml", "kind: Vpc\nname: [oops\n"}});
+  ASSERT_FALSE(syn.ok());
+  EXPECT_EQ(syn.error().file, "broken.yaml");
+  EXPECT_EQ(svc.generation(), 1u);
+
+  // The same document twice in one apply.
+  auto dup = svc.apply({{"a.yaml", kInterface}, {"b.yaml", kInterface}});
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().file, "b.yaml");
+
+  StateStore reloaded(dir.path());
+  ASSERT_TRUE(reloaded.load().ok());
+  EXPECT_EQ(reloaded.generation(), 1u);
+  EXPECT_EQ(reloaded.state().to_yaml(), before);
+}
+
+TEST(PolicyService, ValidateDeleteGet) {
+  TempDir dir;
+  StateStore store(dir.path());
+  ASSERT_TRUE(store.load().ok());
+  PolicyService svc(store, nullptr);
+  ASSERT_TRUE(svc.init().ok());
+
+  auto v = svc.validate({{"vpc.yaml", kVpc}});
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ((*v)["valid"], true);
+  EXPECT_EQ((*v)["documents"], json{"Vpc/prod"});
+  EXPECT_EQ(svc.generation(), 0u);  // validate changes nothing
+  EXPECT_FALSE(svc.validate({{"s.yaml", kSubnet}}).ok());  // references a missing Vpc
+
+  ASSERT_TRUE(svc.apply({{"all.yaml", std::string(kVpc) + "---\n" + kSubnet}}).ok());
+  // Deleting a referenced object fails validation.
+  auto del = svc.remove("Vpc", "prod");
+  ASSERT_FALSE(del.ok());
+  EXPECT_EQ(svc.generation(), 1u);
+  EXPECT_EQ(svc.remove("subnet", "nope").error().code, ErrorCode::not_found);
+
+  auto g = svc.get("vpc", "prod");
+  ASSERT_TRUE(g.ok()) << g.error().to_string();
+  ASSERT_EQ((*g)["documents"].size(), 1u);
+  EXPECT_EQ((*g)["documents"][0]["kind"], "Vpc");
+  EXPECT_EQ((*g)["documents"][0]["spec"]["cidrs"][0], "10.0.0.0/16");
+  EXPECT_EQ(svc.get("", "")->at("documents").size(), 2u);
+  EXPECT_FALSE(svc.get("Banana", "").ok());
+  EXPECT_EQ(svc.get("Subnet", "nope").error().code, ErrorCode::not_found);
+
+  auto ok = svc.remove("Subnet", "web");
+  ASSERT_TRUE(ok.ok()) << ok.error().to_string();
+  EXPECT_EQ((*ok)["generation"], 2);
+  EXPECT_EQ(svc.get("Subnet", "")->at("documents").size(), 0u);
+}
+
+TEST(PolicyService, YamlToJsonKeepsNumbers) {
+  YAML::Node n = YAML::Load("a: 80\nb: '80'\nc: true\nd: 1.5\ne: 10.0.0.1\nf: ~\ng: [1, x]\nh: -3\n");
+  json j = PolicyService::yaml_to_json(n);
+  EXPECT_EQ(j["a"], 80);
+  EXPECT_EQ(j["b"], "80");
+  EXPECT_EQ(j["c"], true);
+  EXPECT_EQ(j["d"], 1.5);
+  EXPECT_EQ(j["e"], "10.0.0.1");
+  EXPECT_TRUE(j["f"].is_null());
+  EXPECT_EQ(j["g"], (json{1, "x"}));
+  EXPECT_EQ(j["h"], -3);
+}
+
+TEST(PolicyService, PushesToDataplaneAndAgainAfterRestart) {
+  TempDir dir;
+  const std::string dp_path = dir / "dp.sock";
+  FakeDataplane fake;
+  auto dp = std::make_unique<ServerThread>(dp_path, fake.d);
+  ASSERT_TRUE(dp->start().ok());
+
+  StateStore store(dir.path() / "state");
+  ASSERT_TRUE(store.load().ok());
+  DataplaneLink link(dp_path, std::chrono::milliseconds(100));
+  PolicyService svc(store, &link);
+  ASSERT_TRUE(svc.init().ok());
+  link.set_on_connect([&svc] { svc.on_dataplane_connected(); });
+  link.start();
+  ASSERT_TRUE(wait_for([&] { return link.connected(); }));
+  EXPECT_EQ(fake.count(), 0u);  // nothing to push at generation 0
+
+  auto r = svc.apply({{"vpc.yaml", kVpc}, {"web.yaml", kSubnet}});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ((*r)["dataplane"], "pushed");
+  EXPECT_EQ(fake.last(), 1u);
+
+  // The data plane rejects: the apply fails and nothing changes.
+  {
+    std::lock_guard lk(fake.mu);
+    fake.reject = true;
+  }
+  auto rej = svc.apply({{"if.yaml", kInterface}});
+  ASSERT_FALSE(rej.ok());
+  EXPECT_EQ(svc.generation(), 1u);
+  {
+    std::lock_guard lk(fake.mu);
+    fake.reject = false;
+  }
+
+  // stats.get and ports.list through the RPC methods.
+  jsonrpc::Dispatcher methods;
+  control::register_methods(methods, svc, &link);
+  json stats = json::parse(methods.handle_line(R"({"jsonrpc":"2.0","id":1,"method":"stats.get"})"));
+  EXPECT_EQ(stats["result"]["controld"]["generation"], 1);
+  EXPECT_EQ(stats["result"]["controld"]["dataplane_connected"], true);
+  EXPECT_EQ(stats["result"]["generation"], 1);
+  json ports = json::parse(methods.handle_line(R"({"jsonrpc":"2.0","id":2,"method":"ports.list"})"));
+  EXPECT_EQ(ports["result"]["ports"][0]["name"], "web1");
+
+  // The data plane restarts (new process = new server on the same path, empty).
+  dp.reset();
+  FakeDataplane fresh;
+  ServerThread dp2(dp_path, fresh.d);
+  ASSERT_TRUE(dp2.start().ok());
+  ASSERT_TRUE(wait_for([&] { return fresh.count() > 0; })) << "config not pushed after restart";
+  EXPECT_EQ(fresh.last(), 1u);
+
+  auto r2 = svc.apply({{"if.yaml", kInterface}});
+  ASSERT_TRUE(r2.ok()) << r2.error().to_string();
+  EXPECT_EQ(fresh.last(), 2u);
+  link.stop();
+}
+
+TEST(PolicyService, PendingGenerationIsPushedOnConnect) {
+  TempDir dir;
+  const std::string dp_path = dir / "dp.sock";
+  StateStore store(dir.path() / "state");
+  ASSERT_TRUE(store.load().ok());
+  DataplaneLink link(dp_path, std::chrono::milliseconds(100));
+  PolicyService svc(store, &link);
+  ASSERT_TRUE(svc.init().ok());
+  link.set_on_connect([&svc] { svc.on_dataplane_connected(); });
+  link.start();
+
+  auto r = svc.apply({{"vpc.yaml", kVpc}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)["dataplane"], "pending");
+
+  jsonrpc::Dispatcher methods;
+  control::register_methods(methods, svc, &link);
+  json stats = json::parse(methods.handle_line(R"({"jsonrpc":"2.0","id":1,"method":"stats.get"})"));
+  EXPECT_EQ(stats["result"]["controld"]["dataplane_connected"], false);
+  json ports = json::parse(methods.handle_line(R"({"jsonrpc":"2.0","id":2,"method":"ports.list"})"));
+  EXPECT_EQ(ports["error"]["code"], -32003);
+
+  FakeDataplane fake;
+  ServerThread dp(dp_path, fake.d);
+  ASSERT_TRUE(dp.start().ok());
+  ASSERT_TRUE(wait_for([&] { return fake.count() > 0; }));
+  EXPECT_EQ(fake.last(), 1u);
+  link.stop();
+}
+
+TEST(RpcMethods, BadParams) {
+  TempDir dir;
+  StateStore store(dir.path());
+  ASSERT_TRUE(store.load().ok());
+  PolicyService svc(store, nullptr);
+  ASSERT_TRUE(svc.init().ok());
+  jsonrpc::Dispatcher methods;
+  control::register_methods(methods, svc, nullptr);
+  auto code = [&](const std::string& line) { return json::parse(methods.handle_line(line))["error"]["code"]; };
+  EXPECT_EQ(code(R"({"jsonrpc":"2.0","id":1,"method":"policy.apply"})"), -32602);
+  EXPECT_EQ(code(R"({"jsonrpc":"2.0","id":1,"method":"policy.apply","params":{"files":[]}})"), -32602);
+  EXPECT_EQ(code(R"({"jsonrpc":"2.0","id":1,"method":"policy.apply","params":{"files":[{"file":1}]}})"), -32602);
+  EXPECT_EQ(code(R"({"jsonrpc":"2.0","id":1,"method":"policy.delete","params":{"kind":"Vpc"}})"), -32602);
+  EXPECT_EQ(code(R"({"jsonrpc":"2.0","id":1,"method":"policy.get","params":[1]})"), -32602);
+  json bad = json::parse(methods.handle_line(
+      R"({"jsonrpc":"2.0","id":1,"method":"policy.apply","params":{"files":[{"file":"x.yaml","text":"kind: Nope\nname: a\nspec: {}\n"}]}})"));
+  EXPECT_EQ(bad["error"]["code"], -32001);
+  EXPECT_EQ(bad["error"]["data"]["file"], "x.yaml");
+}
+
+}  // namespace
+}  // namespace vpcnet
