@@ -141,6 +141,22 @@ uint32_t Generation::lookup_endpoint(const EndpointKey& key) const {
   return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data));
 }
 
+NeighborAnswer Generation::resolve_neighbor(uint32_t from_iface, L3 l3, const uint8_t* target) const {
+  using R = NeighborAnswer::Result;
+  const InterfaceEntry& iface = interfaces_[from_iface];
+  const VpcEntry& vpc = vpcs_[iface.vpc];
+  uint32_t ep = lookup_endpoint(make_endpoint_key(vpc.id, l3, target));
+  if (ep == no_index) return {R::unknown_target, nullptr, false};
+  const Endpoint& t = endpoints_[ep];
+  if (t.kind == Endpoint::Kind::gateway)
+    return t.index == iface.subnet ? NeighborAnswer{R::answer, &vpc.router_mac, true}
+                                   : NeighborAnswer{R::unknown_target, nullptr, false};
+  if (t.index == from_iface) return {R::own_address, nullptr, false};
+  const InterfaceEntry& other = interfaces_[t.index];
+  if (other.subnet != iface.subnet) return {R::unknown_target, nullptr, false};
+  return {R::answer, &other.mac, false};
+}
+
 bool Generation::vpc_contains(uint32_t vpc, L3 l3, const uint8_t* addr) const {
   IpAddr a = ip_of(l3, addr);
   for (const auto& p : vpcs_[vpc].cidrs)

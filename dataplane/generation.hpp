@@ -64,6 +64,13 @@ static_assert(sizeof(EndpointKey) == 24);
 
 EndpointKey make_endpoint_key(uint32_t vpc_id, L3 l3, const uint8_t* addr);
 
+// Who answers an ARP request / neighbour solicitation from an Interface.
+struct NeighborAnswer {
+  enum class Result : uint8_t { answer, unknown_target, own_address } result;
+  const rte_ether_addr* mac;  // the MAC to answer with, when result == answer
+  bool is_gateway;
+};
+
 class Generation {
  public:
   // port_ids maps data-plane port names to DPDK port ids. Interfaces whose
@@ -83,6 +90,10 @@ class Generation {
   // Bulk lookup of n keys; endpoints[i] = index into endpoints() or no_index.
   void lookup_endpoints(const EndpointKey* const* keys, uint32_t n, uint32_t* endpoints) const;
   uint32_t lookup_endpoint(const EndpointKey& key) const;
+
+  // The subnet gateway answers with the router MAC, another Interface of the
+  // same subnet with its own MAC; nothing else is answered.
+  NeighborAnswer resolve_neighbor(uint32_t from_iface, L3 l3, const uint8_t* target) const;
 
   // Is addr inside one of the VPC's CIDRs? (Only asked on drop paths.)
   bool vpc_contains(uint32_t vpc, L3 l3, const uint8_t* addr) const;

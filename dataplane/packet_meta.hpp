@@ -45,6 +45,8 @@ struct PacketMeta {
   uint16_t drop_reason;   // CounterId, valid when verdict == drop
 };
 
+inline bool is_ipv6_link_local(const uint8_t* a) { return a[0] == 0xfe && (a[1] & 0xc0) == 0x80; }
+
 inline PacketMeta* meta_of(rte_mbuf* m) { return static_cast<PacketMeta*>(rte_mbuf_to_priv(m)); }
 
 // Size to ask the mbuf pool for (a multiple of RTE_MBUF_PRIV_ALIGN).

@@ -46,20 +46,10 @@ class ArpResponderStage final : public Stage {
       return drop(m, spoofed_sender_);
     if (std::memcmp(meta.src_ip, meta.dst_ip, 4) == 0) return drop(m, gratuitous_);
 
-    const VpcEntry& vpc = gen.vpcs()[iface.vpc];
-    uint32_t ep = gen.lookup_endpoint(make_endpoint_key(vpc.id, L3::ipv4, meta.dst_ip));
-    if (ep == no_index) return drop(m, unknown_target_);
-    const Endpoint& target = gen.endpoints()[ep];
-    const rte_ether_addr* answer_mac = nullptr;
-    if (target.kind == Endpoint::Kind::gateway) {
-      if (target.index != iface.subnet) return drop(m, unknown_target_);
-      answer_mac = &vpc.router_mac;
-    } else {
-      if (target.index == meta.in_iface) return drop(m, own_address_);
-      const InterfaceEntry& other = gen.interfaces()[target.index];
-      if (other.subnet != iface.subnet) return drop(m, unknown_target_);
-      answer_mac = &other.mac;
-    }
+    NeighborAnswer who = gen.resolve_neighbor(meta.in_iface, L3::ipv4, meta.dst_ip);
+    if (who.result == NeighborAnswer::Result::unknown_target) return drop(m, unknown_target_);
+    if (who.result == NeighborAnswer::Result::own_address) return drop(m, own_address_);
+    const rte_ether_addr* answer_mac = who.mac;
 
     // Turn the request into the reply in place.
     rte_ether_addr requester = arp->arp_data.arp_sha;

@@ -61,22 +61,11 @@ class NdResponderStage final : public Stage {
 
     uint8_t target[16];
     std::memcpy(target, icmp + 8, 16);
-    const VpcEntry& vpc = gen.vpcs()[iface.vpc];
-    uint32_t ep = gen.lookup_endpoint(make_endpoint_key(vpc.id, L3::ipv6, target));
-    if (ep == no_index) return drop(m, unknown_target_);
-    const Endpoint& t = gen.endpoints()[ep];
-    const rte_ether_addr* answer_mac = nullptr;
-    uint8_t flags = na_flag_override;
-    if (t.kind == Endpoint::Kind::gateway) {
-      if (t.index != iface.subnet) return drop(m, unknown_target_);
-      answer_mac = &vpc.router_mac;
-      flags |= na_flag_router;
-    } else {
-      if (t.index == meta.in_iface) return drop(m, own_address_);
-      const InterfaceEntry& other = gen.interfaces()[t.index];
-      if (other.subnet != iface.subnet) return drop(m, unknown_target_);
-      answer_mac = &other.mac;
-    }
+    NeighborAnswer who = gen.resolve_neighbor(meta.in_iface, L3::ipv6, target);
+    if (who.result == NeighborAnswer::Result::unknown_target) return drop(m, unknown_target_);
+    if (who.result == NeighborAnswer::Result::own_address) return drop(m, own_address_);
+    const rte_ether_addr* answer_mac = who.mac;
+    uint8_t flags = na_flag_override | (who.is_gateway ? na_flag_router : 0);
 
     // The advertisement, written over the solicitation.
     const bool to_all_nodes = is_unspecified(meta.src_ip);  // a DAD probe: answer to ff02::1

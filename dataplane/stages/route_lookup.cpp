@@ -10,8 +10,6 @@ namespace {
 
 constexpr const char* stage_name = "route_lookup";
 
-bool is_link_local_v6(const uint8_t* a) { return a[0] == 0xfe && (a[1] & 0xc0) == 0x80; }
-
 class RouteLookupStage final : public Stage {
  public:
   const char* name() const override { return stage_name; }
@@ -29,7 +27,7 @@ class RouteLookupStage final : public Stage {
         drop(m, multicast_);
         continue;
       }
-      if (meta->l3 == L3::ipv6 && is_link_local_v6(meta->dst_ip)) {
+      if (meta->l3 == L3::ipv6 && is_ipv6_link_local(meta->dst_ip)) {
         drop(m, link_local_);
         continue;
       }

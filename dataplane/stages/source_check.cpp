@@ -11,8 +11,6 @@ namespace {
 
 constexpr const char* stage_name = "source_check";
 
-bool is_link_local_v6(const uint8_t* a) { return a[0] == 0xfe && (a[1] & 0xc0) == 0x80; }
-
 bool owns_ip(const InterfaceEntry& iface, const PacketMeta& meta) {
   const bool v6 = meta.l3 == L3::ipv6;
   for (const auto& ip : iface.ips) {
@@ -38,8 +36,8 @@ class SourceCheckStage final : public Stage {
         continue;
       }
       if (owns_ip(iface, *meta)) continue;
-      if (meta->l3 == L3::ipv6 && is_link_local_v6(meta->src_ip) &&
-          (meta->dst_is_multicast || is_link_local_v6(meta->dst_ip)))
+      if (meta->l3 == L3::ipv6 && is_ipv6_link_local(meta->src_ip) &&
+          (meta->dst_is_multicast || is_ipv6_link_local(meta->dst_ip)))
         continue;
       drop(m, spoofed_ip_);
     }
