@@ -32,7 +32,8 @@ ParseResult parse_l4(const uint8_t* l4, uint32_t l4_len, uint8_t proto, PacketMe
     case IPPROTO_UDP: {
       if (l4_len < sizeof(rte_udp_hdr)) return ParseResult::truncated_l4;
       uint16_t udp_len = load_be16(l4 + 4);
-      if (udp_len < sizeof(rte_udp_hdr) || udp_len > l4_len) return ParseResult::truncated_l4;
+      // A first fragment carries the length of the whole datagram.
+      if (udp_len < sizeof(rte_udp_hdr) || (udp_len > l4_len && !meta.is_fragment)) return ParseResult::truncated_l4;
       meta.src_port = load_be16(l4);
       meta.dst_port = load_be16(l4 + 2);
       return ParseResult::ok;

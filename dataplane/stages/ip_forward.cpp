@@ -13,6 +13,14 @@ namespace {
 constexpr const char* stage_name = "ip_forward";
 constexpr uint8_t icmp4_time_exceeded = 11, icmp6_time_exceeded = 3;
 
+bool is_icmp_error(const PacketMeta& meta) {
+  if (meta.l4_offset == 0) return false;
+  uint8_t type = meta.src_port >> 8;  // the parser keeps ICMP type<<8|code there
+  if (meta.l3 == L3::ipv4)  // unreachable, source quench, redirect, time exceeded, parameter problem
+    return meta.l4_proto == IPPROTO_ICMP && (type == 3 || type == 4 || type == 5 || type == 11 || type == 12);
+  return meta.l4_proto == IPPROTO_ICMPV6 && type < 128;  // RFC 4443: errors are 0-127
+}
+
 class IpForwardStage final : public Stage {
  public:
   const char* name() const override { return stage_name; }
@@ -44,6 +52,8 @@ class IpForwardStage final : public Stage {
     const bool v6 = meta.l3 == L3::ipv6;
     if (meta.ttl <= 1) {
       uint8_t gateway[16];
+      // RFC 1812 4.3.2.7: no ICMP error about a non-first fragment or an ICMP error.
+      if ((meta.is_fragment && !meta.is_first_fragment) || is_icmp_error(meta)) return drop(m, ttl_exceeded_);
       if (!ctx.gen.subnet_gateway(src.subnet, meta.l3, gateway) ||
           !make_icmp_error(m, meta, gateway, router_mac, v6 ? icmp6_time_exceeded : icmp4_time_exceeded, 0))
         return drop(m, ttl_exceeded_);
@@ -70,7 +80,7 @@ class IpForwardStage final : public Stage {
   }
 
   CounterId hairpin_ = register_drop(stage_name, "hairpin", "destination is the sending Interface itself");
-  CounterId ttl_exceeded_ = register_drop(stage_name, "ttl_exceeded", "TTL / hop limit ran out and no ICMP error could be sent");
+  CounterId ttl_exceeded_ = register_drop(stage_name, "ttl_exceeded", "TTL / hop limit ran out and no ICMP error was sent (non-first fragment, ICMP error, no room)");
   CounterId ttl_exceeded_sent_ = register_event(stage_name, "time_exceeded_sent", "ICMP time exceeded sent for packets whose TTL ran out");
   CounterId switched_ = register_event(stage_name, "switched", "delivered unchanged within a subnet");
   CounterId routed_ = register_event(stage_name, "routed", "routed between subnets");
