@@ -69,8 +69,8 @@ e2e_wait_for() {
 e2e_init() {
   E2E_NAME=$1
   if [[ $(id -u) -ne 0 ]]; then
-    e2e_log "SKIP: needs root (network namespaces, TAP devices)"
-    exit 77
+    e2e_log "FAIL: needs root (network namespaces, TAP devices, hugepages)"
+    exit 1
   fi
   local bin
   for bin in "$VPC_DATAPLANE" "$VPC_CONTROLD" "$VPCCTL"; do
