@@ -38,7 +38,7 @@ void add_options(CLI::App& app, Options& o) {
   app.description(
       "vpcnet data plane.\n"
       "Usage: vpc-dataplane [EAL options] -- --port NAME=DEVARGS [--port ...] [options]\n"
-      "EAL options come first as in every DPDK application, e.g. -l 0,1 --in-memory --no-huge -m 512 --no-pci.\n"
+      "EAL options come first as in every DPDK application, e.g. -l 0,1 --in-memory (hugepages) or -l 0,1 --no-huge -m 512 --no-shconf --file-prefix NAME --no-pci.\n"
       "One worker runs on each EAL lcore but the main one (on the main lcore if it is the only one).");
   app.add_option("--port", o.ports,
                  "NAME=DEVARGS: create DPDK device DEVARGS and call it NAME (Interface.spec.port), "
