@@ -15,10 +15,7 @@ e2e_load_topology "$POLICY"
 A=web1 B=db1
 for n in $A $B; do [[ -n ${T_PORT[$n]:-} ]] || e2e_fail "no Interface $n in $POLICY"; done
 
-e2e_start_dataplane
-e2e_attach_all
-e2e_start_controld
-e2e_ctl apply -f "$POLICY" || e2e_fail "vpcctl apply -f $POLICY"
+e2e_bring_up "$POLICY"
 e2e_stats "$E2E_TMP/stats0.json"
 
 e2e_section "gateways"

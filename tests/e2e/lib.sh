@@ -347,6 +347,15 @@ e2e_attach() {
 }
 e2e_attach_all() { local n; for n in "${E2E_IFACES[@]}"; do e2e_attach "$n"; done; }
 
+# e2e_bring_up POLICY: data plane with one TAP per Interface, each TAP in its
+# namespace, controld started and POLICY applied: the world every test starts from.
+e2e_bring_up() {
+  e2e_start_dataplane
+  e2e_attach_all
+  e2e_start_controld
+  e2e_ctl apply -f "$1" || e2e_fail "vpcctl apply -f $1"
+}
+
 # --- assertions ----------------------------------------------------------------
 
 # e2e_ping_all FROM DEST [COUNT]: every echo request gets its reply.

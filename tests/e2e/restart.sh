@@ -13,10 +13,7 @@ POLICY=$E2E_REPO/policies/examples/two-subnets.yaml
 e2e_load_topology "$POLICY"
 A=web1 B=db1
 
-e2e_start_dataplane
-e2e_attach_all
-e2e_start_controld
-e2e_ctl apply -f "$POLICY" || e2e_fail "vpcctl apply -f $POLICY"
+e2e_bring_up "$POLICY"
 e2e_ping_all $A "${T_IP4[$B]}"
 e2e_ping_all $A "${T_IP6[$B]}"
 e2e_ctl get interface -o json >"$E2E_TMP/get0.json" || e2e_fail "vpcctl get interface -o json"

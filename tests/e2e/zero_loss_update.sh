@@ -16,10 +16,7 @@ POLICY=$E2E_REPO/policies/examples/two-subnets.yaml
 e2e_load_topology "$POLICY"
 A=web1 B=db1
 
-e2e_start_dataplane
-e2e_attach_all
-e2e_start_controld
-e2e_ctl apply -f "$POLICY" || e2e_fail "vpcctl apply -f $POLICY"
+e2e_bring_up "$POLICY"
 
 # The toggled object: a Subnet of the same VPC with no Interface in it, whose
 # CIDR alternates between two free /24s of the VPC's IPv4 range.
