@@ -39,6 +39,42 @@ struct CompiledInterface {
   uint32_t subnet_id = 0;
   MacAddr mac;
   std::vector<IpAddr> ips;
+  std::vector<uint32_t> security_group_ids;  // never empty (the VPC's default group at least)
+};
+
+// A security-group rule with its peer group resolved: `remotes` holds the
+// CIDR, or the current addresses (/32, /128) of every member of the peer
+// group (empty when it has none: the rule then matches nothing).
+struct CompiledSgRule {
+  uint32_t id = 0;
+  RuleMatch match;
+  std::vector<Prefix> remotes;
+  uint32_t peer_group_id = 0;  // 0 when the rule names a CIDR
+  std::string description;
+};
+
+struct CompiledSecurityGroup {
+  uint32_t id = 0;
+  std::string name;
+  uint32_t vpc_id = 0;
+  std::vector<CompiledSgRule> ingress;
+  std::vector<CompiledSgRule> egress;
+};
+
+struct CompiledAclRule {
+  uint32_t id = 0;
+  uint16_t number = 0;
+  RuleAction action = RuleAction::deny;
+  RuleMatch match;
+  Prefix cidr;
+};
+
+struct CompiledNetworkAcl {
+  uint32_t id = 0;
+  std::string name;
+  std::vector<uint32_t> subnet_ids;
+  std::vector<CompiledAclRule> inbound;   // ascending number
+  std::vector<CompiledAclRule> outbound;  // ascending number
 };
 
 struct CompiledConfig {
@@ -46,6 +82,8 @@ struct CompiledConfig {
   std::vector<CompiledVpc> vpcs;
   std::vector<CompiledSubnet> subnets;
   std::vector<CompiledInterface> interfaces;
+  std::vector<CompiledSecurityGroup> security_groups;
+  std::vector<CompiledNetworkAcl> network_acls;
 };
 
 CompiledConfig compile(const Model& model, uint64_t generation);

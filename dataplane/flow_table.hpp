@@ -1,0 +1,204 @@
+// Connection tracking: one flow table shared by all workers (a flow's two
+// directions arrive on different ports, and a port is polled by exactly one
+// worker, so the two directions are usually seen by different workers).
+// rte_hash with lock-free readers (RW_CONCURRENCY_LF) holds the keys; flow
+// state lives in a plain array indexed by the hash's key position. Inserts
+// and deletes take the hash's writer lock: that is the new-flow path only.
+//
+// A key is canonical (side a is the lower address/port pair) so both
+// directions of a flow find the same entry. Later IPv4/IPv6 fragments carry
+// no ports; the first fragment installs a fragment entry (src, dst, proto,
+// fragment id) that the later ones follow.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "policies/result.hpp"
+
+struct rte_hash;
+struct rte_ring;
+struct rte_rcu_qsbr;
+
+namespace vpcnet::dp {
+
+struct FlowKey {
+  uint32_t vpc_id;
+  uint8_t family;      // 4 or 6
+  uint8_t proto;       // IPPROTO_*
+  uint8_t kind;        // FlowKey::flow or FlowKey::fragment
+  uint8_t pad0;
+  uint8_t addr_a[16];  // flow: lower of (addr, port) pairs; fragment: source
+  uint8_t addr_b[16];
+  uint16_t port_a;     // TCP/UDP ports; ICMP echo: the identifier on both sides; fragment: id high/low
+  uint16_t port_b;
+  uint32_t pad1;
+
+  static constexpr uint8_t flow = 0;
+  static constexpr uint8_t fragment = 1;
+};
+static_assert(sizeof(FlowKey) == 48);
+
+// Builds the canonical key of a packet going src -> dst. *src_is_a tells
+// which side of the key the sender is. Zeroes every pad byte.
+void make_flow_key(FlowKey& key, uint32_t vpc_id, uint8_t family, uint8_t proto, const uint8_t* src,
+                   uint16_t src_port, const uint8_t* dst, uint16_t dst_port, bool* src_is_a);
+void make_fragment_key(FlowKey& key, uint32_t vpc_id, uint8_t family, uint8_t proto,
+                       const uint8_t* src, const uint8_t* dst, uint32_t fragment_id);
+
+enum class FlowState : uint8_t {
+  // TCP
+  syn_sent,      // SYN from the initiator
+  syn_received,  // SYN-ACK from the responder
+  established,   // handshake done (or picked up mid-stream)
+  fin_wait,      // one side sent FIN
+  time_wait,     // both sides sent FIN
+  closed,        // RST seen
+  // UDP, ICMP echo, other protocols
+  one_way,       // only the initiator has sent
+  both_ways,     // the responder answered
+  fragment,      // a fragment entry
+};
+const char* flow_state_name(FlowState s);
+
+enum class FlowAction : uint8_t { accept, reject };
+
+// Directions: 0 = initiator -> responder, 1 = responder -> initiator.
+struct Flow {
+  FlowKey key;
+  uint64_t start_ns;
+  std::atomic<uint64_t> last_ns;         // last packet, either direction
+  std::atomic<uint64_t> packets[2];
+  std::atomic<uint64_t> bytes[2];
+  std::atomic<uint8_t> tcp_flags[2];     // OR of FIN|SYN|RST|ACK seen per direction
+  std::atomic<FlowState> state;
+  uint8_t initiator_is_a;
+  FlowAction action;
+  uint32_t epoch;                        // FlowTable::epoch() at install; older = re-evaluate
+  uint32_t iface_id[2];                  // stable ids of the initiator's and the responder's Interface (0: none)
+  uint32_t subnet_id[2];
+  uint32_t rule_id[2];                   // SG rule that allowed it: egress at [0], ingress at [1] (0: none/default)
+  std::atomic<uint64_t> nacl_generation[2];  // generation whose network ACLs allowed direction d (stateless cache)
+  int32_t parent;                        // fragment entry: position of its flow, else -1
+  // Flow-log export baseline (written only by the sweeping worker).
+  uint64_t exported_packets[2];
+  uint64_t exported_bytes[2];
+  uint64_t export_start_ns;              // start of the current aggregation interval
+};
+
+// TCP flag bits as on the wire.
+constexpr uint8_t tcp_fin = 0x01, tcp_syn = 0x02, tcp_rst = 0x04, tcp_ack = 0x10;
+
+// Advances a TCP flow's state for one packet with `flags` in direction dir.
+// Returns false when the packet does not fit the state (e.g. a second SYN
+// from the responder) - the caller counts it but lets it pass.
+bool track_tcp(Flow& f, unsigned dir, uint8_t flags);
+// May a TCP packet with these flags start a tracked flow? (SYN without ACK,
+// or any non-RST packet when picking up a connection mid-stream.)
+bool tcp_may_open(uint8_t flags);
+
+// Idle timeouts per state, in nanoseconds.
+struct FlowTimeouts {
+  uint64_t tcp_syn = 30'000'000'000;
+  uint64_t tcp_established = 432'000'000'000'000;  // 5 days, as AWS
+  uint64_t tcp_fin = 60'000'000'000;
+  uint64_t tcp_closed = 10'000'000'000;
+  uint64_t udp_one_way = 30'000'000'000;
+  uint64_t udp_both_ways = 180'000'000'000;
+  uint64_t icmp = 30'000'000'000;
+  uint64_t other = 60'000'000'000;
+  uint64_t fragment = 30'000'000'000;
+  uint64_t rejected = 30'000'000'000;
+  uint64_t timeout(const Flow& f) const;
+};
+
+// Why a record was written.
+enum class FlowEnd : uint8_t { interval, idle, closed, reset, evicted };
+
+// One flow-log record: what the flow did since its previous record.
+struct FlowRecord {
+  FlowKey key;
+  uint8_t initiator_is_a;
+  FlowAction action;
+  FlowEnd end;
+  uint8_t tcp_flags[2];
+  uint8_t pad[3];
+  uint32_t iface_id[2];
+  uint32_t subnet_id[2];
+  uint32_t rule_id[2];
+  uint64_t packets[2];
+  uint64_t bytes[2];
+  uint64_t start_ns;  // start of this record's interval
+  uint64_t end_ns;    // last packet in it
+};
+
+struct FlowTableStats {
+  uint32_t capacity;
+  uint32_t in_use;
+  uint64_t memory_bytes;
+};
+
+class FlowTable {
+ public:
+  // capacity: most flows at once (>= 1024). workers: how many sweep it.
+  // qsbr: the workers' RCU variable; freed key slots are reused only after
+  // every worker has passed a quiescent state.
+  static Result<std::unique_ptr<FlowTable>> create(uint32_t capacity, unsigned workers, rte_rcu_qsbr* qsbr);
+  ~FlowTable();
+
+  // Bulk lookup: positions[i] = flow position or -1.
+  void lookup_bulk(const FlowKey* const* keys, uint32_t n, int32_t* positions) const;
+  // Inserts a new flow; returns its position (the Flow is zeroed, key set) or
+  // -1 when the table is full. If the key is already there, returns it.
+  int32_t insert(const FlowKey& key, uint64_t now_ns);
+  Flow& at(int32_t pos) { return flows_[pos]; }
+  const Flow& at(int32_t pos) const { return flows_[pos]; }
+  bool in_use(int32_t pos) const;
+
+  // Worker `worker` visits up to `budget` of its share of positions (every
+  // workers-th one), deletes flows idle past their timeout (and those
+  // installed before the last reset) and writes a record for every flow that
+  // ended or whose aggregation interval ran out.
+  void sweep(unsigned worker, uint64_t now_ns, uint32_t budget, uint64_t interval_ns);
+
+  // Flows installed before this epoch are stale: the next packet evaluates
+  // them again as new, and the sweep deletes them (writing their record).
+  uint32_t epoch() const { return epoch_.load(std::memory_order_acquire); }
+  void reset() { epoch_.fetch_add(1, std::memory_order_acq_rel); }
+
+  // Moves the records the sweeps wrote into out (RPC thread).
+  void drain_records(std::vector<FlowRecord>& out);
+  uint64_t records_lost() const { return records_lost_.load(std::memory_order_relaxed); }
+
+  // Calls fn(pos, flow) for every flow in use (RPC thread; a racy snapshot).
+  template <typename Fn>
+  void for_each(Fn&& fn) const {
+    for (uint32_t pos = 0; pos < slots_; ++pos) {
+      if (in_use(static_cast<int32_t>(pos))) fn(static_cast<int32_t>(pos), flows_[pos]);
+    }
+  }
+
+  FlowTableStats stats() const;
+  const FlowTimeouts& timeouts() const { return timeouts_; }
+  FlowTimeouts& timeouts() { return timeouts_; }
+
+ private:
+  FlowTable() = default;
+  void emit(unsigned worker, const Flow& f, FlowEnd end, uint64_t now_ns);
+
+  rte_hash* hash_ = nullptr;
+  std::unique_ptr<Flow[]> flows_;
+  std::unique_ptr<std::atomic<uint8_t>[]> used_;
+  uint32_t slots_ = 0;
+  uint32_t capacity_ = 0;
+  unsigned workers_ = 1;
+  std::vector<uint32_t> cursors_;       // per worker
+  std::vector<rte_ring*> records_;      // per worker, single producer / single consumer
+  std::atomic<uint32_t> epoch_{1};
+  std::atomic<uint64_t> records_lost_{0};
+  FlowTimeouts timeouts_;
+};
+
+}  // namespace vpcnet::dp
