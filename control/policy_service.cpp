@@ -265,4 +265,9 @@ void PolicyService::on_dataplane_connected() {
   }
 }
 
+std::optional<CompiledConfig> PolicyService::compiled() const {
+  std::lock_guard lock(mu_);
+  return compiled_;
+}
+
 }  // namespace vpcnet::control

@@ -48,6 +48,8 @@ class PolicyService {
 
   uint64_t generation() const;
   DesiredState state() const;
+  // The compiled form of the current state (none before the first valid one).
+  std::optional<CompiledConfig> compiled() const;
 
   // Pushes the current generation (if there is one); called by the data-plane
   // link after every (re)connect.

@@ -1,6 +1,10 @@
 #include "control/rpc_methods.hpp"
 
+#include <map>
+
 #include <spdlog/spdlog.h>
+
+#include "policies/rule_text.hpp"
 
 namespace vpcnet::control {
 
@@ -42,6 +46,59 @@ Result<std::string> string_param(const json& params, const std::string& name, bo
   }
   if (!it->is_string()) return bad_params(name, "\"" + name + "\" must be a string");
   return it->get<std::string>();
+}
+
+// The rules of one SecurityGroup or NetworkAcl with their hit counts (null
+// when the data plane is not connected): what `vpcctl get KIND NAME -o wide` shows.
+Result<json> rule_listing(const CompiledConfig& c, const std::string& kind, const std::string& name, const json& hits) {
+  std::map<uint32_t, uint64_t> hit_of;
+  if (hits.is_array()) {
+    for (const auto& h : hits) {
+      if (h.is_object() && h.value("id", json()).is_number_unsigned() && h.value("hits", json()).is_number_unsigned())
+        hit_of[h["id"].get<uint32_t>()] = h["hits"].get<uint64_t>();
+    }
+  }
+  auto hit = [&](uint32_t id) -> json {
+    if (hits.is_null()) return nullptr;
+    auto it = hit_of.find(id);
+    return it == hit_of.end() ? 0 : it->second;
+  };
+  json rules = json::array();
+  if (kind == "SecurityGroup") {
+    std::map<uint32_t, std::string> group_names;
+    for (const auto& g : c.security_groups) group_names[g.id] = g.name;
+    for (const auto& g : c.security_groups) {
+      if (g.name != name) continue;
+      for (int dir = 0; dir < 2; ++dir) {
+        for (const auto& r : dir == 0 ? g.ingress : g.egress) {
+          std::string remote;
+          if (r.peer_group_id != 0) {
+            remote = "sg:" + group_names[r.peer_group_id];
+          } else {
+            for (const auto& p : r.remotes) remote += (remote.empty() ? "" : ",") + p.to_string();
+          }
+          rules.push_back({{"direction", dir == 0 ? "ingress" : "egress"}, {"match", match_text(r.match)},
+                           {"remote", remote}, {"description", r.description}, {"id", r.id}, {"hits", hit(r.id)}});
+        }
+      }
+      return json{{"kind", kind}, {"name", name}, {"rules", rules}};
+    }
+  } else if (kind == "NetworkAcl") {
+    for (const auto& n : c.network_acls) {
+      if (n.name != name) continue;
+      for (int dir = 0; dir < 2; ++dir) {
+        for (const auto& r : dir == 0 ? n.inbound : n.outbound) {
+          rules.push_back({{"direction", dir == 0 ? "inbound" : "outbound"}, {"number", r.number},
+                           {"action", r.action == RuleAction::allow ? "allow" : "deny"}, {"match", match_text(r.match)},
+                           {"remote", r.cidr.to_string()}, {"id", r.id}, {"hits", hit(r.id)}});
+        }
+      }
+      return json{{"kind", kind}, {"name", name}, {"rules", rules}};
+    }
+  } else {
+    return bad_params("kind", "rules are listed for SecurityGroup and NetworkAcl, not " + kind);
+  }
+  return make_error(ErrorCode::not_found, kind + " '" + name + "' does not exist");
 }
 
 // Logs the outcome of a state-changing call, so the daemon's log is an audit trail.
@@ -98,6 +155,27 @@ void register_methods(jsonrpc::Dispatcher& d, PolicyService& service, DataplaneL
   d.add("ports.list", [link](const json&) -> Result<json> {
     if (!link) return make_error(ErrorCode::dataplane_unavailable, "no data plane configured");
     return link->call("ports.list", json::object(), std::chrono::seconds(10));
+  });
+  // Answered by the data plane, which holds the flows and runs the trace on
+  // its own compiled tables; controld only passes them on.
+  for (const char* method : {"flows.list", "flows.reset", "trace.packet"}) {
+    d.add(method, [link, method](const json& params) -> Result<json> {
+      if (!link) return make_error(ErrorCode::dataplane_unavailable, "no data plane configured");
+      return logged(method, link->call(method, params.is_null() ? json::object() : params, std::chrono::seconds(10)));
+    });
+  }
+  d.add("rules.list", [&service, link](const json& params) -> Result<json> {
+    auto kind = string_param(params, "kind", true);
+    if (!kind) return kind.error();
+    auto name = string_param(params, "name", true);
+    if (!name) return name.error();
+    auto compiled = service.compiled();
+    if (!compiled) return make_error(ErrorCode::not_found, "no policy applied yet");
+    json hits = nullptr;
+    if (link && link->connected()) {
+      if (auto r = link->call("rules.stats", json::object(), std::chrono::seconds(10)); r && r->contains("rules")) hits = (*r)["rules"];
+    }
+    return rule_listing(*compiled, *kind, *name, hits);
   });
 }
 

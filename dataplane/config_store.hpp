@@ -30,6 +30,7 @@ class ConfigStore {
   void worker_offline(unsigned worker_id) { rte_rcu_qsbr_thread_offline(qsbr_, worker_id); }
   void worker_quiescent(unsigned worker_id) { rte_rcu_qsbr_quiescent(qsbr_, worker_id); }
   const Generation* current() const { return current_.load(std::memory_order_acquire); }
+  rte_rcu_qsbr* qsbr() const { return qsbr_; }
 
  private:
   rte_rcu_qsbr* qsbr_ = nullptr;

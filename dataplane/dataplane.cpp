@@ -1,5 +1,7 @@
 #include "dataplane/dataplane.hpp"
 
+#include <chrono>
+
 #include <fmt/format.h>
 #include <rte_ethdev.h>
 #include <spdlog/spdlog.h>
@@ -30,6 +32,9 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const DataplaneOptions& opt
     }
   }
   dp->store_ = std::make_unique<ConfigStore>(options.workers);
+  auto flows = FlowTable::create(options.flow_capacity, options.workers, dp->store_->qsbr());
+  if (!flows) return flows.error();
+  dp->flows_ = std::move(*flows);
   dp->pipeline_ = Pipeline::standard();
   dp->counters_ = std::make_unique<WorkerCounters[]>(options.workers);
   for (unsigned w = 0; w < options.workers; ++w) {
@@ -37,8 +42,10 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const DataplaneOptions& opt
     wc.id = w;
     wc.burst_size = options.burst_size;
     wc.idle_sleep_us = options.idle_sleep_us;
+    wc.flow_log_interval_ns = uint64_t{options.flow_log_interval_s} * 1'000'000'000ull;
     for (size_t p = w; p < dp->ports_.size(); p += options.workers) wc.rx_ports.push_back(dp->ports_[p].port_id);
-    dp->workers_.push_back(std::make_unique<Worker>(std::move(wc), *dp->store_, dp->pipeline_, dp->counters_[w]));
+    dp->workers_.push_back(std::make_unique<Worker>(std::move(wc), *dp->store_, dp->pipeline_, dp->counters_[w],
+                                                      *dp->flows_, dp->rule_hits_));
   }
   return dp;
 }
@@ -48,17 +55,27 @@ Dataplane::~Dataplane() {
     rte_eth_dev_stop(port.port_id);
     rte_eth_dev_close(port.port_id);
   }
+  flows_.reset();  // before the RCU variable it registered with
   store_.reset();  // frees the last generation
   rte_mempool_free(pool_);
 }
 
 Status Dataplane::apply(const CompiledConfig& config) {
   std::lock_guard lock(apply_mutex_);
-  auto gen = Generation::build(config, port_ids_);
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
+  auto gen = Generation::build(config, port_ids_, rule_hits_);
   if (!gen) return gen.error();
   for (const auto& missing : (*gen)->ports_missing())
     spdlog::warn("generation {}: port {} is named by an interface but not on this data plane", config.generation, missing);
+  const size_t rules = (*gen)->filters().classifier_rules();
+  const auto t1 = clock::now();
   store_->publish(std::move(*gen));
+  const auto t2 = clock::now();
+  auto us = [](auto d) { return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count()); };
+  last_apply_ = {us(t1 - t0), us(t2 - t1), rules};
+  spdlog::debug("generation {}: {} classifier rules built in {} us, swapped in {} us", config.generation, rules,
+                last_apply_.build_us, last_apply_.swap_us);
   return Ok{};
 }
 
@@ -85,8 +102,16 @@ nlohmann::json Dataplane::stats() const {
       counters.push_back(std::move(row));
     }
   }
+  const FlowTableStats ft = flows_->stats();
+  nlohmann::json flow_table = {{"capacity", ft.capacity}, {"in_use", ft.in_use}, {"memory_bytes", ft.memory_bytes},
+                               {"records_lost", flows_->records_lost()}};
+  nlohmann::json last_apply;
+  {
+    std::lock_guard lock(apply_mutex_);
+    last_apply = {{"build_us", last_apply_.build_us}, {"swap_us", last_apply_.swap_us}, {"rules", last_apply_.rules}};
+  }
   return {{"generation", generation()}, {"workers", workers_.size()}, {"ports", ports}, {"drops", drops},
-          {"counters", counters}};
+          {"counters", counters}, {"flow_table", flow_table}, {"last_apply", last_apply}};
 }
 
 nlohmann::json Dataplane::ports_json() const {

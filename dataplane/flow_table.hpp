@@ -76,7 +76,9 @@ struct Flow {
   std::atomic<FlowState> state;
   uint8_t initiator_is_a;
   FlowAction action;
+  uint8_t reject_side;                   // rejected by: 0 the initiator's rules, 1 the responder's
   uint32_t epoch;                        // FlowTable::epoch() at install; older = re-evaluate
+  uint64_t generation;                   // generation whose rules decided (0 until the flow is set up); a rejected flow is decided again under a newer one
   uint32_t iface_id[2];                  // stable ids of the initiator's and the responder's Interface (0: none)
   uint32_t subnet_id[2];
   uint32_t rule_id[2];                   // SG rule that allowed it: egress at [0], ingress at [1] (0: none/default)
@@ -124,7 +126,8 @@ struct FlowRecord {
   FlowAction action;
   FlowEnd end;
   uint8_t tcp_flags[2];
-  uint8_t pad[3];
+  uint8_t reject_side;
+  uint8_t pad[2];
   uint32_t iface_id[2];
   uint32_t subnet_id[2];
   uint32_t rule_id[2];

@@ -48,7 +48,7 @@ EndpointKey make_endpoint_key(uint32_t vpc_id, L3 l3, const uint8_t* addr) {
 }
 
 Result<std::unique_ptr<Generation>> Generation::build(
-    const CompiledConfig& config, const std::unordered_map<std::string, uint16_t>& port_ids) {
+    const CompiledConfig& config, const std::unordered_map<std::string, uint16_t>& port_ids, RuleHits& hits) {
   std::unique_ptr<Generation> g(new Generation());
   g->number_ = config.generation;
   g->iface_by_port_.fill(no_index);
@@ -116,6 +116,9 @@ Result<std::unique_ptr<Generation>> Generation::build(
       if (auto st = add_endpoint(i.vpc_id, ip, {Endpoint::Kind::interface, ii}); !st) return st.error();
     }
   }
+  auto filters = FilterTables::build(config, hits);
+  if (!filters) return filters.error();
+  g->filters_ = std::move(*filters);
   return g;
 }
 

@@ -15,7 +15,9 @@
 #include <rte_ether.h>
 #include <rte_ethdev.h>
 
+#include "dataplane/filter_tables.hpp"
 #include "dataplane/packet_meta.hpp"
+#include "dataplane/rule_hits.hpp"
 #include "policies/compiled_config.hpp"
 #include "policies/result.hpp"
 
@@ -76,8 +78,10 @@ class Generation {
   // port_ids maps data-plane port names to DPDK port ids. Interfaces whose
   // port is not on this data plane are kept (they are reachable nowhere) and
   // reported by ports_missing().
+  // Rule hit counters are kept by `hits` (they outlive generations).
   static Result<std::unique_ptr<Generation>> build(const CompiledConfig& config,
-                                                   const std::unordered_map<std::string, uint16_t>& port_ids);
+                                                   const std::unordered_map<std::string, uint16_t>& port_ids,
+                                                   RuleHits& hits);
   ~Generation();
   Generation(const Generation&) = delete;
   Generation& operator=(const Generation&) = delete;
@@ -105,6 +109,7 @@ class Generation {
   const std::vector<InterfaceEntry>& interfaces() const { return interfaces_; }
   const std::vector<Endpoint>& endpoints() const { return endpoints_; }
   const std::vector<std::string>& ports_missing() const { return ports_missing_; }
+  const FilterTables& filters() const { return *filters_; }
 
  private:
   Generation() = default;
@@ -117,6 +122,7 @@ class Generation {
   std::vector<std::string> ports_missing_;
   std::array<uint32_t, RTE_MAX_ETHPORTS> iface_by_port_{};
   rte_hash* endpoint_table_ = nullptr;
+  std::unique_ptr<FilterTables> filters_;
 };
 
 }  // namespace vpcnet::dp

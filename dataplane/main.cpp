@@ -32,6 +32,8 @@ struct Options {
   unsigned burst = 32;
   unsigned idle_sleep_us = 100;
   unsigned mbufs = 16383;
+  uint32_t flow_capacity = 1u << 20;
+  unsigned flow_log_interval = 60;
 };
 
 void add_options(CLI::App& app, Options& o) {
@@ -50,6 +52,14 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--idle-sleep-us", o.idle_sleep_us, "sleep of an idle worker in microseconds, 0 = busy poll")
       ->capture_default_str();
   app.add_option("--mbufs", o.mbufs, "packet buffers in the pool")->capture_default_str();
+  app.add_option("--flow-capacity", o.flow_capacity,
+                 "most tracked flows at once; new flows beyond it are dropped (flow_install/table_full)")
+      ->check(CLI::Range(1024u, 1u << 26))
+      ->capture_default_str();
+  app.add_option("--flow-log-interval", o.flow_log_interval,
+                 "seconds a flow's activity is aggregated into one flow-log record (and one at its end)")
+      ->check(CLI::Range(1u, 3600u))
+      ->capture_default_str();
 }
 
 }  // namespace
@@ -94,6 +104,8 @@ int main(int argc, char** argv) {
   options.burst_size = static_cast<uint16_t>(o.burst);
   options.idle_sleep_us = o.idle_sleep_us;
   options.mbufs = o.mbufs;
+  options.flow_capacity = o.flow_capacity;
+  options.flow_log_interval_s = o.flow_log_interval;
   auto dataplane = vpcnet::dp::Dataplane::create(options);
   if (!dataplane) {
     spdlog::error("{}", dataplane.error().message);

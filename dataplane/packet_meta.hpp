@@ -20,6 +20,14 @@ enum class L3 : uint8_t { none, arp, ipv4, ipv6 };
 
 constexpr uint32_t no_index = UINT32_MAX;
 
+// What the filter stages still have to do with a packet.
+enum class FilterState : uint8_t {
+  none,       // not filtered (not IP between two interfaces); set by eth_input
+  pass,       // an accepted tracked flow, nothing left to check
+  nacl_only,  // an accepted tracked flow whose network-ACL verdict is not cached for this generation
+  new_flow,   // no usable tracked flow: network ACLs, security groups, then install
+};
+
 struct PacketMeta {
   // Parsed once by eth_input.
   uint16_t l3_offset;     // from the start of the frame
@@ -33,6 +41,8 @@ struct PacketMeta {
   uint8_t dst_is_multicast : 1;  // IP destination is multicast or (IPv4) broadcast
   uint16_t src_port;      // TCP/UDP ports, ICMP type<<8|code in src_port, echo id in dst_port
   uint16_t dst_port;
+  uint8_t tcp_flags;      // TCP only
+  uint32_t frag_id;       // IPv4 identification / IPv6 fragment id, when is_fragment
   uint8_t src_ip[16];     // IPv4 uses the first 4 bytes
   uint8_t dst_ip[16];
 
@@ -43,6 +53,14 @@ struct PacketMeta {
   uint32_t dst_endpoint;  // index into Generation::endpoints, or no_index
   Verdict verdict;
   uint16_t drop_reason;   // CounterId, valid when verdict == drop
+
+  // Connection tracking and filters (conntrack -> network_acl -> security_group -> flow_install).
+  FilterState filter;
+  uint8_t flow_dir;       // 0: initiator -> responder, 1: reply
+  uint8_t flow_src_is_a;  // side of the canonical flow key the sender is on
+  uint8_t nacl_checked;   // the network ACLs allowed this packet in this generation
+  int32_t flow;           // flow-table position, or -1
+  uint32_t rule_id[2];    // security-group rules that allowed a new flow: [0] egress, [1] ingress
 };
 
 inline bool is_ipv6_link_local(const uint8_t* a) { return a[0] == 0xfe && (a[1] & 0xc0) == 0x80; }

@@ -1,5 +1,6 @@
 #include "dataplane/packet_parser.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include <netinet/in.h>
@@ -27,6 +28,7 @@ ParseResult parse_l4(const uint8_t* l4, uint32_t l4_len, uint8_t proto, PacketMe
       if (data_off < sizeof(rte_tcp_hdr) || data_off > l4_len) return ParseResult::truncated_l4;
       meta.src_port = load_be16(l4);
       meta.dst_port = load_be16(l4 + 2);
+      meta.tcp_flags = l4[13];
       return ParseResult::ok;
     }
     case IPPROTO_UDP: {
@@ -76,6 +78,7 @@ ParseResult parse_ipv4(const uint8_t* ip, uint32_t avail, PacketMeta& meta) {
   uint16_t offset = frag & RTE_IPV4_HDR_OFFSET_MASK;
   meta.is_fragment = (frag & RTE_IPV4_HDR_MF_FLAG) != 0 || offset != 0;
   meta.is_first_fragment = meta.is_fragment && offset == 0;
+  meta.frag_id = rte_be_to_cpu_16(h->packet_id);
   if (offset != 0) return ParseResult::ok;  // later fragments carry no L4 header
   meta.l4_offset = static_cast<uint16_t>(meta.l3_offset + ihl);
   return parse_l4(ip + ihl, total - ihl, meta.l4_proto, meta);
@@ -115,6 +118,7 @@ ParseResult parse_ipv6(const uint8_t* ip, uint32_t avail, PacketMeta& meta) {
         uint16_t offset = frag & 0xfff8;
         meta.is_fragment = 1;
         meta.is_first_fragment = offset == 0;
+        meta.frag_id = static_cast<uint32_t>(load_be16(ip + off + 4)) << 16 | load_be16(ip + off + 6);
         next = ip[off];
         off += 8;
         if (offset != 0) {
@@ -175,6 +179,8 @@ ParseResult parse_packet(const uint8_t* data, uint32_t len, PacketMeta& meta) {
   meta.dst_is_multicast = 0;
   meta.src_port = 0;
   meta.dst_port = 0;
+  meta.tcp_flags = 0;
+  meta.frag_id = 0;
   std::memset(meta.src_ip, 0, sizeof meta.src_ip);
   std::memset(meta.dst_ip, 0, sizeof meta.dst_ip);
 
@@ -189,6 +195,60 @@ ParseResult parse_packet(const uint8_t* data, uint32_t len, PacketMeta& meta) {
     case RTE_ETHER_TYPE_IPV6: return parse_ipv6(l3, avail, meta);
     case RTE_ETHER_TYPE_ARP: return parse_arp(l3, avail, meta);
     default: return ParseResult::unsupported_ethertype;
+  }
+}
+
+bool is_icmp_error(const PacketMeta& meta) {
+  if (meta.l4_offset == 0) return false;
+  const uint8_t type = static_cast<uint8_t>(meta.src_port >> 8);
+  if (meta.l3 == L3::ipv4 && meta.l4_proto == IPPROTO_ICMP)
+    return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+  if (meta.l3 == L3::ipv6 && meta.l4_proto == IPPROTO_ICMPV6) return type >= 1 && type <= 4;
+  return false;
+}
+
+bool parse_quoted_packet(const uint8_t* frame, uint32_t len, const PacketMeta& meta, QuotedPacket& out) {
+  // The quote starts after the 8-byte ICMP header and ends with the IP packet.
+  const uint32_t start = meta.l4_offset + 8u;
+  const uint32_t end = std::min<uint32_t>(len, meta.l3_offset + static_cast<uint32_t>(meta.l3_length));
+  if (start >= end) return false;
+  const uint8_t* ip = frame + start;
+  const uint32_t avail = end - start;
+  std::memset(&out, 0, sizeof out);
+  uint32_t l4;
+  if (meta.l3 == L3::ipv4) {
+    if (avail < sizeof(rte_ipv4_hdr) || (ip[0] >> 4) != 4) return false;
+    l4 = (ip[0] & 0xf) * 4u;
+    if (l4 < sizeof(rte_ipv4_hdr)) return false;
+    out.proto = ip[9];
+    std::memcpy(out.src_ip, ip + 12, 4);
+    std::memcpy(out.dst_ip, ip + 16, 4);
+    if ((load_be16(ip + 6) & RTE_IPV4_HDR_OFFSET_MASK) != 0) return true;  // quotes a later fragment: no ports
+  } else {
+    if (avail < sizeof(rte_ipv6_hdr) || (ip[0] >> 4) != 6) return false;
+    l4 = sizeof(rte_ipv6_hdr);
+    out.proto = ip[6];
+    std::memcpy(out.src_ip, ip + 8, 16);
+    std::memcpy(out.dst_ip, ip + 24, 16);
+    if (out.proto == IPPROTO_HOPOPTS || out.proto == IPPROTO_ROUTING || out.proto == IPPROTO_DSTOPTS ||
+        out.proto == IPPROTO_FRAGMENT)
+      return false;
+  }
+  switch (out.proto) {
+    case IPPROTO_TCP:
+    case IPPROTO_UDP:
+      if (avail < l4 + 4) return false;
+      out.src_port = load_be16(ip + l4);
+      out.dst_port = load_be16(ip + l4 + 2);
+      return true;
+    case IPPROTO_ICMP:
+    case IPPROTO_ICMPV6:
+      if (avail < l4 + 6) return false;
+      out.src_port = load_be16(ip + l4);
+      out.dst_port = load_be16(ip + l4 + 4);
+      return true;
+    default:
+      return true;
   }
 }
 

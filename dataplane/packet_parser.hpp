@@ -25,4 +25,22 @@ const char* parse_result_name(ParseResult r);
 
 ParseResult parse_packet(const uint8_t* data, uint32_t len, PacketMeta& meta);
 
+// Is the packet an ICMP/ICMPv6 error message (destination unreachable, time
+// exceeded, parameter problem, packet too big, source quench)?
+bool is_icmp_error(const PacketMeta& meta);
+
+// The packet an ICMP error quotes (RFC 792, RFC 4443), in PacketMeta's
+// conventions (ICMP: src_port = type<<8|code, dst_port = echo id), so the
+// error can be matched to the flow it reports on.
+struct QuotedPacket {
+  uint8_t proto;
+  uint16_t src_port;
+  uint16_t dst_port;
+  uint8_t src_ip[16];
+  uint8_t dst_ip[16];
+};
+// False when the quote is truncated, of another family, or its IPv6 header
+// is followed by extension headers (not matched: such errors are dropped).
+bool parse_quoted_packet(const uint8_t* frame, uint32_t len, const PacketMeta& meta, QuotedPacket& out);
+
 }  // namespace vpcnet::dp

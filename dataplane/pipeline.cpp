@@ -52,16 +52,48 @@ Pipeline Pipeline::standard() {
   return p;
 }
 
-void Pipeline::run(Burst& burst, uint16_t in_port, const Generation& gen, WorkerCounters& counters,
-                   TxBuffers& tx) const {
-  for (uint16_t i = 0; i < burst.count; ++i) {
-    PacketMeta* meta = meta_of(burst.pkts[i]);
-    meta->in_port = in_port;
-    meta->verdict = Verdict::pending;
-    meta->in_iface = no_index;
-    meta->dst_endpoint = no_index;
+namespace {
+
+void reset_meta(rte_mbuf* m, uint16_t in_port) {
+  PacketMeta* meta = meta_of(m);
+  meta->in_port = in_port;
+  meta->verdict = Verdict::pending;
+  meta->in_iface = no_index;
+  meta->dst_endpoint = no_index;
+  meta->filter = FilterState::none;
+  meta->flow = -1;
+  meta->nacl_checked = 0;
+  meta->rule_id[0] = meta->rule_id[1] = 0;
+}
+
+}  // namespace
+
+void Pipeline::trace(rte_mbuf* m, uint16_t in_port, StageContext& ctx) const {
+  reset_meta(m, in_port);
+  PacketMeta* meta = meta_of(m);
+  for (const auto& stage : stages_) {
+    Burst one;
+    one.pkts[0] = m;
+    one.count = 1;
+    ctx.trace->begin(stage->name());
+    stage->process(one, ctx);
+    if (meta->verdict == Verdict::tx) {
+      ctx.trace->finish_tx(meta->out_port);
+      break;
+    }
+    if (meta->verdict == Verdict::drop) {
+      const auto infos = registered_counters();
+      const auto& info = infos[meta->drop_reason];
+      ctx.trace->finish_drop(info.stage + "/" + info.name, info.help);
+      break;
+    }
   }
-  StageContext ctx{gen, counters};
+  rte_pktmbuf_free(m);
+}
+
+void Pipeline::run(Burst& burst, uint16_t in_port, StageContext& ctx, TxBuffers& tx) const {
+  for (uint16_t i = 0; i < burst.count; ++i) reset_meta(burst.pkts[i], in_port);
+  WorkerCounters& counters = ctx.counters;
   for (const auto& stage : stages_) {
     if (burst.count == 0) return;
     stage->process(burst, ctx);

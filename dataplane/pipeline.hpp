@@ -14,8 +14,11 @@
 #include <rte_mbuf.h>
 
 #include "dataplane/counters.hpp"
+#include "dataplane/flow_table.hpp"
 #include "dataplane/generation.hpp"
 #include "dataplane/packet_meta.hpp"
+#include "dataplane/rule_hits.hpp"
+#include "dataplane/trace.hpp"
 
 namespace vpcnet::dp {
 
@@ -47,6 +50,10 @@ class TxBuffers {
 struct StageContext {
   const Generation& gen;
   WorkerCounters& counters;
+  FlowTable& flows;
+  RuleHits& rule_hits;
+  uint64_t now_ns;          // one clock read per burst (vpcnet-replay: the pcap's time)
+  Trace* trace = nullptr;   // set by trace.packet: stages explain, and change no state
 };
 
 class Stage {
@@ -76,7 +83,11 @@ class Pipeline {
 
   // Runs one received burst (all from in_port) through the stages; decided
   // packets go to tx (sent) or are freed (dropped and counted).
-  void run(Burst& burst, uint16_t in_port, const Generation& gen, WorkerCounters& counters, TxBuffers& tx) const;
+  void run(Burst& burst, uint16_t in_port, StageContext& ctx, TxBuffers& tx) const;
+
+  // Runs one packet through the stages with ctx.trace set, noting after each
+  // stage what happened to it; frees the packet. Changes no flow or counter.
+  void trace(rte_mbuf* m, uint16_t in_port, StageContext& ctx) const;
 
   const std::vector<std::unique_ptr<Stage>>& stages() const { return stages_; }
 

@@ -1,21 +1,32 @@
 #include "dataplane/worker.hpp"
 
+#include <ctime>
+
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 
 namespace vpcnet::dp {
 
-Worker::Worker(WorkerConfig config, ConfigStore& store, const Pipeline& pipeline, WorkerCounters& counters)
+uint64_t unix_now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);  // vDSO: no system call
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+Worker::Worker(WorkerConfig config, ConfigStore& store, const Pipeline& pipeline, WorkerCounters& counters,
+               FlowTable& flows, RuleHits& rule_hits)
     : config_(std::move(config)),
       store_(store),
       pipeline_(pipeline),
       counters_(counters),
+      flows_(flows),
+      rule_hits_(rule_hits),
       tx_(static_cast<uint16_t>(config_.id)),
       no_config_(register_drop("pipeline", "no_config", "received before the first configuration was applied")) {
   if (config_.burst_size == 0 || config_.burst_size > max_burst) config_.burst_size = max_burst;
 }
 
-uint32_t Worker::poll_once() {
+uint32_t Worker::poll_once(uint64_t now_ns) {
   const Generation* gen = store_.current();
   uint32_t received = 0;
   Burst burst;
@@ -28,10 +39,15 @@ uint32_t Worker::poll_once() {
       rte_pktmbuf_free_bulk(burst.pkts, burst.count);
       continue;
     }
-    pipeline_.run(burst, port, *gen, counters_, tx_);
+    StageContext ctx{*gen, counters_, flows_, rule_hits_, now_ns};
+    pipeline_.run(burst, port, ctx, tx_);
   }
   tx_.flush(counters_);
   return received;
+}
+
+void Worker::sweep_flows(uint64_t now_ns, uint32_t budget) {
+  flows_.sweep(config_.id, now_ns, budget, config_.flow_log_interval_ns);
 }
 
 void Worker::run(const std::atomic<bool>& stop) {
@@ -39,7 +55,10 @@ void Worker::run(const std::atomic<bool>& stop) {
   store_.worker_online(config_.id);
   unsigned idle = 0;
   while (!stop.load(std::memory_order_relaxed)) {
-    uint32_t n = poll_once();
+    const uint64_t now = unix_now_ns();
+    uint32_t n = poll_once(now);
+    // A little of the flow table per loop; more when there is nothing else to do.
+    sweep_flows(now, n != 0 ? 64 : 4096);
     store_.worker_quiescent(config_.id);
     if (n != 0 || config_.idle_sleep_us == 0) {
       idle = 0;

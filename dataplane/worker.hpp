@@ -20,15 +20,23 @@ struct WorkerConfig {
   uint16_t burst_size = 32;
   unsigned idle_sleep_us = 100;   // 0: never sleep (pure polling)
   unsigned idle_polls_before_sleep = 256;
+  uint64_t flow_log_interval_ns = 60'000'000'000;  // flow-log aggregation interval
 };
+
+// The wall clock the workers stamp flows with (flow logs report it).
+uint64_t unix_now_ns();
 
 class Worker {
  public:
-  Worker(WorkerConfig config, ConfigStore& store, const Pipeline& pipeline, WorkerCounters& counters);
+  Worker(WorkerConfig config, ConfigStore& store, const Pipeline& pipeline, WorkerCounters& counters,
+         FlowTable& flows, RuleHits& rule_hits);
 
-  // One pass over every RX port; returns how many packets it received. The
-  // caller must be RCU-online (run() is; vpcnet-replay calls it directly).
-  uint32_t poll_once();
+  // One pass over every RX port at time now_ns; returns how many packets it
+  // received. The caller must be RCU-online (run() is; vpcnet-replay calls
+  // it directly, with the pcap's clock).
+  uint32_t poll_once(uint64_t now_ns);
+  // Ages out idle flows and writes flow records: `budget` table slots.
+  void sweep_flows(uint64_t now_ns, uint32_t budget);
   void flush() { tx_.flush(counters_); }
 
   // Loops until stop is set.
@@ -39,6 +47,8 @@ class Worker {
   ConfigStore& store_;
   const Pipeline& pipeline_;
   WorkerCounters& counters_;
+  FlowTable& flows_;
+  RuleHits& rule_hits_;
   TxBuffers tx_;
   CounterId no_config_;
 };

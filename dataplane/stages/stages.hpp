@@ -15,6 +15,10 @@ std::unique_ptr<Stage> make_nd_responder_stage();   // answer IPv6 neighbour sol
 std::unique_ptr<Stage> make_source_check_stage();   // source MAC/IP belong to the interface
 std::unique_ptr<Stage> make_route_lookup_stage();   // destination -> endpoint (bulk hash)
 std::unique_ptr<Stage> make_gateway_stage();        // packets for a subnet gateway (ping)
+std::unique_ptr<Stage> make_conntrack_stage();      // tracked flows: fast path (bulk flow lookup)
+std::unique_ptr<Stage> make_network_acl_stage();    // stateless subnet ACLs (bulk classify)
+std::unique_ptr<Stage> make_security_group_stage(); // stateful interface rules, new flows (bulk classify)
+std::unique_ptr<Stage> make_flow_install_stage();   // track the accepted new flows
 std::unique_ptr<Stage> make_ip_forward_stage();     // same subnet: deliver; else route (TTL, MACs)
 
 inline std::vector<std::unique_ptr<Stage>> make_standard_stages() {
@@ -25,6 +29,10 @@ inline std::vector<std::unique_ptr<Stage>> make_standard_stages() {
   s.push_back(make_source_check_stage());
   s.push_back(make_route_lookup_stage());
   s.push_back(make_gateway_stage());
+  s.push_back(make_conntrack_stage());
+  s.push_back(make_network_acl_stage());
+  s.push_back(make_security_group_stage());
+  s.push_back(make_flow_install_stage());
   s.push_back(make_ip_forward_stage());
   return s;
 }

@@ -79,6 +79,10 @@ int main(int argc, char** argv) {
       "Feeds the packets of all input pcaps in timestamp order and writes what each port sends."};
   app.add_option("-f,--policy", policy, "policy FILE or DIR")->required();
   app.add_option("--port", port_args, "NAME=IN.pcap:OUT.pcap (IN may be '-': nothing received)")->required();
+  uint32_t flow_capacity = 65536;
+  app.add_option("--flow-capacity", flow_capacity, "most tracked flows at once (a small table shows table-full drops)")
+      ->check(CLI::Range(1024u, 1u << 22))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   std::vector<ReplayPort> ports(port_args.size());
@@ -133,6 +137,7 @@ int main(int argc, char** argv) {
     }
   }
   options.mbufs = 2047;
+  options.flow_capacity = flow_capacity;
   auto dataplane = vpcnet::dp::Dataplane::create(options);
   if (!dataplane) {
     std::fprintf(stderr, "error: %s\n", dataplane.error().message.c_str());
@@ -177,7 +182,11 @@ int main(int argc, char** argv) {
     ReplayPort& p = ports[pkt.port];
     rte_ring_enqueue(p.rx, m);
     ++p.fed;
-    while (worker.poll_once() > 0) store.worker_quiescent(0);
+    // The pcap's clock drives flow ages, so replays are reproducible.
+    const uint64_t now = static_cast<uint64_t>(pkt.ts.tv_sec) * 1'000'000'000ull +
+                         static_cast<uint64_t>(pkt.ts.tv_usec) * 1'000ull;
+    while (worker.poll_once(now) > 0) store.worker_quiescent(0);
+    worker.sweep_flows(now, 1024);
     drain(pkt.ts);
   }
   store.worker_offline(0);

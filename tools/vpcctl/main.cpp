@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <pcap/pcap.h>
 #include <yaml-cpp/yaml.h>
 
 #include "policies/document.hpp"
@@ -92,6 +93,45 @@ void check_format(const std::string& o, std::initializer_list<const char*> allow
   fail("-o " + o + ": expected " + list);
 }
 
+// "tcp" -> 6 ...; numbers pass as numbers.
+json protocol_param(const std::string& p) {
+  std::string s = p;
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  for (auto [name, number] : {std::pair{"tcp", 6}, {"udp", 17}, {"icmp", 1}, {"icmpv6", 58}}) {
+    if (s == name) return number;
+  }
+  char* end = nullptr;
+  long n = std::strtol(s.c_str(), &end, 10);
+  if (s.empty() || *end != '\0' || n < 0 || n > 255) fail("--proto " + p + ": expected tcp, udp, icmp, icmpv6 or 0-255");
+  return static_cast<int>(n);
+}
+
+// Frame `index` (1-based) of a pcap file, as hex.
+std::string read_pcap_frame_hex(const std::string& path, size_t index) {
+  char err[PCAP_ERRBUF_SIZE];
+  pcap_t* p = pcap_open_offline(path.c_str(), err);
+  if (p == nullptr) fail("--pcap " + path + ": " + err);
+  if (pcap_datalink(p) != DLT_EN10MB) {
+    pcap_close(p);
+    fail("--pcap " + path + ": not an Ethernet capture");
+  }
+  pcap_pkthdr* h;
+  const u_char* data;
+  std::string hex;
+  for (size_t i = 1; pcap_next_ex(p, &h, &data) == 1; ++i) {
+    if (i != index) continue;
+    static const char* digits = "0123456789abcdef";
+    for (uint32_t k = 0; k < h->caplen; ++k) {
+      hex += digits[data[k] >> 4];
+      hex += digits[data[k] & 0xf];
+    }
+    break;
+  }
+  pcap_close(p);
+  if (hex.empty()) fail("--pcap " + path + ": has no frame number " + std::to_string(index));
+  return hex;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -123,7 +163,10 @@ int main(int argc, char** argv) {
   auto* get = app.add_subcommand("get", "Show policy objects of one kind");
   get->add_option("KIND", get_kind, "Kind, e.g. Vpc, Subnet, Interface (case-insensitive)")->required();
   get->add_option("NAME", get_name, "Only this object");
-  get->add_option("-o,--output", get_out, "table, json or yaml (yaml can be applied again)")->capture_default_str();
+  get->add_option("-o,--output", get_out,
+                  "table, wide (SecurityGroup/NetworkAcl: also each rule with its hit count), json or yaml "
+                  "(yaml can be applied again)")
+      ->capture_default_str();
 
   std::string stats_out = "table";
   auto* stats = app.add_subcommand("stats", "Show data-plane counters: ports, drops, stage counters");
@@ -133,6 +176,37 @@ int main(int argc, char** argv) {
   std::string ports_out = "table";
   auto* ports = app.add_subcommand("ports", "List the data-plane ports");
   ports->add_option("-o,--output", ports_out, "table or json")->capture_default_str();
+
+  std::string flows_iface, flows_addr, flows_proto, flows_out = "table";
+  int flows_port = -1;
+  size_t flows_limit = 100;
+  auto* flows = app.add_subcommand("flows", "List tracked flows (connection tracking), or reset them");
+  flows->add_option("--interface", flows_iface, "Only flows from or to this Interface");
+  flows->add_option("--addr", flows_addr, "Only flows with this address on either end");
+  flows->add_option("--proto", flows_proto, "Only this protocol: tcp, udp, icmp, icmpv6 or a number");
+  flows->add_option("--port", flows_port, "Only flows with this port on either end")->check(CLI::Range(0, 65535));
+  flows->add_option("--limit", flows_limit, "Show at most this many")->capture_default_str();
+  flows->add_option("-o,--output", flows_out, "table or json")->capture_default_str();
+  auto* flows_reset = flows->add_subcommand(
+      "reset", "Forget every tracked flow: the next packet of each is checked against the current rules "
+               "(a flow whose rule was removed is then cut)");
+
+  std::string trace_from, trace_to, trace_proto, trace_pcap, trace_out = "text";
+  int trace_dport = -1, trace_sport = -1, trace_type = -1, trace_code = -1;
+  size_t trace_index = 1;
+  auto* trace = app.add_subcommand(
+      "trace", "Explain what the data plane would do with a packet, stage by stage, naming the rule that decided");
+  trace->add_option("--from", trace_from, "Interface the packet comes from")->required();
+  trace->add_option("--to", trace_to, "Destination address (a packet is made up: from the Interface's MAC and address)");
+  trace->add_option("--proto", trace_proto, "tcp, udp, icmp, icmpv6 or a number (default: ICMP echo)");
+  trace->add_option("--dport", trace_dport, "Destination port (tcp, udp)")->check(CLI::Range(0, 65535));
+  trace->add_option("--sport", trace_sport, "Source port (tcp, udp; default 40000)")->check(CLI::Range(0, 65535));
+  trace->add_option("--icmp-type", trace_type, "ICMP type (default: echo request)")->check(CLI::Range(0, 255));
+  trace->add_option("--icmp-code", trace_code, "ICMP code")->check(CLI::Range(0, 255));
+  trace->add_option("--pcap", trace_pcap, "Trace a captured frame from this pcap file instead of --to ...")
+      ->check(CLI::ExistingFile);
+  trace->add_option("--index", trace_index, "Which frame of the pcap (1 = the first)")->capture_default_str();
+  trace->add_option("-o,--output", trace_out, "text or json")->capture_default_str();
 
   std::string rpc_method, rpc_params = "{}";
   auto* raw = app.add_subcommand("rpc", "Call any JSON-RPC method and print the raw result as JSON "
@@ -166,7 +240,7 @@ int main(int argc, char** argv) {
         std::cerr << "warning: the data plane is not connected; this generation is pushed when it connects\n";
       }
     } else if (*get) {
-      check_format(get_out, {"table", "json", "yaml"});
+      check_format(get_out, {"table", "wide", "json", "yaml"});
       std::string kind = get_kind;
       if (auto k = vpcnet::canonical_kind(kind)) {
         kind = *k;
@@ -183,6 +257,13 @@ int main(int argc, char** argv) {
         std::cout << vpcctl::documents_to_yaml(docs);
       } else {
         vpcctl::print_documents_table(std::cout, kind, docs);
+        if (get_out == "wide" && (kind == "SecurityGroup" || kind == "NetworkAcl")) {
+          for (const auto& d : docs) {
+            const std::string name = d.value("name", std::string());
+            std::cout << "\n" << kind << " " << name << ":\n";
+            vpcctl::print_rules(std::cout, rpc.call("rules.list", {{"kind", kind}, {"name", name}}));
+          }
+        }
       }
     } else if (*stats) {
       check_format(stats_out, {"table", "wide", "json"});
@@ -203,6 +284,46 @@ int main(int argc, char** argv) {
         std::cout << r.dump(2) << "\n";
       } else {
         vpcctl::print_ports(std::cout, r);
+      }
+    } else if (*flows) {
+      if (*flows_reset) {
+        json r = rpc.call("flows.reset", json::object());
+        std::cout << "reset: " << r.value("reset", json(0)).dump()
+                  << " tracked flows are checked against the current rules on their next packet\n";
+        return 0;
+      }
+      check_format(flows_out, {"table", "json"});
+      json params = {{"limit", flows_limit}};
+      if (!flows_iface.empty()) params["interface"] = flows_iface;
+      if (!flows_addr.empty()) params["addr"] = flows_addr;
+      if (!flows_proto.empty()) params["protocol"] = protocol_param(flows_proto);
+      if (flows_port >= 0) params["port"] = flows_port;
+      json r = rpc.call("flows.list", params);
+      if (flows_out == "json") {
+        std::cout << r.dump(2) << "\n";
+      } else {
+        vpcctl::print_flows(std::cout, r);
+      }
+    } else if (*trace) {
+      check_format(trace_out, {"text", "json"});
+      json params = {{"interface", trace_from}};
+      if (!trace_pcap.empty()) {
+        if (!trace_to.empty()) fail("--pcap and --to: give one of them");
+        params["frame"] = read_pcap_frame_hex(trace_pcap, trace_index);
+      } else {
+        if (trace_to.empty()) fail("--to ADDRESS (or --pcap FILE) is required");
+        params["to"] = trace_to;
+        if (!trace_proto.empty()) params["protocol"] = protocol_param(trace_proto);
+        if (trace_dport >= 0) params["dport"] = trace_dport;
+        if (trace_sport >= 0) params["sport"] = trace_sport;
+        if (trace_type >= 0) params["icmp_type"] = trace_type;
+        if (trace_code >= 0) params["icmp_code"] = trace_code;
+      }
+      json r = rpc.call("trace.packet", params);
+      if (trace_out == "json") {
+        std::cout << r.dump(2) << "\n";
+      } else {
+        vpcctl::print_trace(std::cout, r);
       }
     } else if (*raw) {
       json params = json::parse(rpc_params, nullptr, false);

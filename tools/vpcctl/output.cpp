@@ -190,4 +190,73 @@ void print_ports(std::ostream& out, const json& r) {
   print_table(out, {"NAME", "PORT_ID", "DRIVER", "MAC", "LINK", "DEVARGS"}, rows);
 }
 
+void print_rules(std::ostream& out, const json& listing) {
+  const json rules = listing.value("rules", json::array());
+  if (rules.empty()) {
+    out << "no rules\n";
+    return;
+  }
+  const bool nacl = listing.value("kind", std::string()) == "NetworkAcl";
+  std::vector<std::string> header = nacl ? std::vector<std::string>{"DIRECTION", "NUMBER", "ACTION", "MATCH", "REMOTE", "HITS", "ID"}
+                                         : std::vector<std::string>{"DIRECTION", "MATCH", "REMOTE", "DESCRIPTION", "HITS", "ID"};
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : rules) {
+    if (nacl) {
+      rows.push_back({field(r, "direction"), field(r, "number"), field(r, "action"), field(r, "match"),
+                      field(r, "remote"), field(r, "hits"), field(r, "id")});
+    } else {
+      std::string d = field(r, "description");
+      rows.push_back({field(r, "direction"), field(r, "match"), field(r, "remote"), d.empty() ? "-" : d,
+                      field(r, "hits"), field(r, "id")});
+    }
+  }
+  print_table(out, header, rows);
+}
+
+void print_flows(std::ostream& out, const json& flows) {
+  const json list = flows.value("flows", json::array());
+  std::vector<std::vector<std::string>> rows;
+  auto end = [](const json& e) {
+    std::string a = field(e, "addr");
+    if (a.find(':') != std::string::npos) a = "[" + a + "]";
+    return a + ":" + field(e, "port");
+  };
+  for (const auto& f : list) {
+    const json i = f.value("initiator", json::object()), r = f.value("responder", json::object());
+    rows.push_back({field(f, "protocol_name"), end(i), end(r), field(i, "interface") + " -> " + field(r, "interface"),
+                    field(f, "state"), field(f, "action"), field(i, "packets") + "/" + field(r, "packets"),
+                    field(i, "bytes") + "/" + field(r, "bytes"), field(f, "age_s"), field(f, "idle_s")});
+  }
+  if (!rows.empty()) {
+    print_table(out, {"PROTO", "INITIATOR", "RESPONDER", "INTERFACES", "STATE", "ACTION", "PACKETS", "BYTES", "AGE_S", "IDLE_S"},
+                rows);
+  }
+  out << num(flows, "matched") << " matching flow(s); " << num(flows, "in_use") << " of " << num(flows, "capacity")
+      << " table entries in use\n";
+}
+
+void print_trace(std::ostream& out, const json& trace) {
+  out << "generation " << field(trace, "generation") << "\n";
+  for (const auto& step : trace.value("steps", json::array())) {
+    const json notes = step.value("notes", json::array());
+    out << "  " << field(step, "stage");
+    if (notes.empty()) {
+      out << "\n";
+      continue;
+    }
+    out << ": " << notes[0].get<std::string>() << "\n";
+    for (size_t i = 1; i < notes.size(); ++i) out << "    " << notes[i].get<std::string>() << "\n";
+  }
+  const std::string verdict = field(trace, "verdict");
+  if (verdict == "tx") {
+    out << "verdict: forward to port " << field(trace, "out_port");
+    if (trace.contains("out_interface")) out << " (Interface " << field(trace, "out_interface") << ")";
+    out << "\n";
+  } else if (verdict == "drop") {
+    out << "verdict: drop (" << field(trace, "drop_reason") << ": " << field(trace, "drop_help") << ")\n";
+  } else {
+    out << "verdict: " << verdict << "\n";
+  }
+}
+
 }  // namespace vpcctl

@@ -25,4 +25,13 @@ void print_stats(std::ostream& out, const nlohmann::json& stats, bool wide);
 
 void print_ports(std::ostream& out, const nlohmann::json& ports);
 
+// `get securitygroup NAME -o wide` / `get networkacl NAME -o wide`: the rules with hit counts (rules.list).
+void print_rules(std::ostream& out, const nlohmann::json& listing);
+
+// `flows`: one row per tracked flow (flows.list).
+void print_flows(std::ostream& out, const nlohmann::json& flows);
+
+// `trace`: what each stage did with the packet, then the verdict (trace.packet).
+void print_trace(std::ostream& out, const nlohmann::json& trace);
+
 }  // namespace vpcctl
