@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "control/dataplane_link.hpp"
+#include "control/flow_log.hpp"
 #include "control/policy_service.hpp"
 #include "control/rpc_methods.hpp"
 #include "control/state_store.hpp"
@@ -21,12 +22,19 @@ int main(int argc, char** argv) {
   std::string socket_path = "/run/vpcnet/controld.sock";
   std::string dataplane_socket = "/run/vpcnet/dataplane.sock";
   std::string log_level = "info";
+  std::string flow_log_dir;
+  control::FlowLogOptions flow_log;
 
   CLI::App app{"vpc-controld: vpcnet control daemon (desired state, compiler, pushes to vpc-dataplane)"};
   app.add_option("--state-dir", state_dir, "Directory holding state.yaml and generation")->capture_default_str();
   app.add_option("--socket", socket_path, "JSON-RPC socket served to vpcctl (mode 0600)")->capture_default_str();
   app.add_option("--dataplane-socket", dataplane_socket, "JSON-RPC socket of vpc-dataplane")->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+  app.add_option("--flow-log-dir", flow_log_dir,
+                 "Directory of the flow logs (flow-log.txt: AWS VPC flow log v5 text, flow-log.jsonl: JSON lines); "
+                 "default STATE_DIR/flow-logs");
+  app.add_option("--flow-log-account", flow_log.account_id, "account-id field of the flow logs")->capture_default_str();
+  app.add_option("--flow-log-region", flow_log.region, "region field of the flow logs")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   spdlog::set_level(spdlog::level::from_str(log_level));
@@ -63,6 +71,12 @@ int main(int argc, char** argv) {
   spdlog::info("serving {} (data plane socket {})", socket_path, dataplane_socket);
   link.start();
 
+  flow_log.dir = flow_log_dir.empty() ? (std::filesystem::path(state_dir) / "flow-logs").string() : flow_log_dir;
+  control::FlowLogWriter flow_log_writer(flow_log);
+  control::FlowLogCollector flow_log_collector(link, flow_log_writer, [&service] { return service.compiled(); });
+  flow_log_collector.start();
+  spdlog::info("flow logs in {}", flow_log.dir);
+
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& e, int sig) {
     if (e) return;
@@ -71,6 +85,7 @@ int main(int argc, char** argv) {
     io.stop();
   });
   io.run();
+  flow_log_collector.stop();  // a last collect while the data plane may still be there
   link.stop();
   server.stop();
   spdlog::info("stopped at generation {}", service.generation());
