@@ -67,6 +67,7 @@ class Classifier {
   rte_acl_ctx* v6_ = nullptr;
   size_t v4_rules_ = 0;
   size_t v6_rules_ = 0;
+  size_t memory_ = 0;  // measured by build(), see memory_bytes()
 };
 
 }  // namespace vpcnet::acl
