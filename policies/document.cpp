@@ -96,7 +96,8 @@ bool valid_object_name(std::string_view name) {
 }
 
 const std::vector<std::string>& known_kinds() {
-  static const std::vector<std::string> kinds = {"Vpc", "Subnet", "Interface"};
+  // Referenced kinds first: the order of validation and of the persisted state.
+  static const std::vector<std::string> kinds = {"Vpc", "Subnet", "SecurityGroup", "Interface", "NetworkAcl"};
   return kinds;
 }
 

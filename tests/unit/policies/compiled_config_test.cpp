@@ -86,9 +86,14 @@ TEST(FromJson, RoundTrip) {
 }
 
 TEST(FromJson, EmptyConfig) {
-  auto back = compiled_config_from_json(json::parse(R"({"generation":0,"vpcs":[],"subnets":[],"interfaces":[]})"));
+  auto back = compiled_config_from_json(json::parse(
+      R"({"generation":0,"vpcs":[],"subnets":[],"interfaces":[],"security_groups":[],"network_acls":[]})"));
   ASSERT_TRUE(back) << back.error().to_string();
   EXPECT_TRUE(back->vpcs.empty());
+  // A config of a build without filters is refused, not read as "no filters".
+  auto old = compiled_config_from_json(json::parse(R"({"generation":0,"vpcs":[],"subnets":[],"interfaces":[]})"));
+  ASSERT_FALSE(old);
+  EXPECT_NE(old.error().message.find("security_groups: missing"), std::string::npos) << old.error().message;
 }
 
 struct Mutation {

@@ -222,7 +222,7 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"ip listed twice", with_iface("  port: p\n  subnet: web\n  mac: 02:00:00:00:00:0a\n  ips:\n    - 10.0.1.10\n    - 10.0.1.10\n"),
             I + 5, "spec.ips[1]", "listed twice"},
         Bad{"unknown field", with_iface("  port: p\n  subnet: web\n  mac: 02:00:00:00:00:0a\n  ips: [10.0.1.10]\n  sg: [x]\n"),
-            I + 4, "spec.sg", "unknown field (expected one of port, subnet, mac, ips)"}));
+            I + 4, "spec.sg", "unknown field (expected one of port, subnet, mac, ips, securityGroups)"}));
 
 // Conflicts between two Interfaces: the later one (by name) is reported.
 std::string two(const std::string& a_spec, const std::string& b_spec) {
