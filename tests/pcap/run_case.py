@@ -16,6 +16,9 @@ make_cases.py).  The case passes when
   4. tshark decodes every output packet with valid IPv4/TCP/UDP/ICMP/ICMPv6 checksums and no
      malformed-packet or error-level expert info.
 
+expect.json's "replay_args" (optional) are extra vpcnet-replay arguments, e.g.
+["--flow-capacity", "1024"].
+
 Exit status 0 only if all checks pass.
 """
 
@@ -163,7 +166,7 @@ def run(case_dir, replay, keep=None):
     os.makedirs(out_dir, exist_ok=True)
     failures = []
     try:
-        cmd = [replay, '-f', os.path.join(case_dir, 'policy')]
+        cmd = [replay, '-f', os.path.join(case_dir, 'policy')] + list(expect.get('replay_args', []))
         for p in ports:
             src = os.path.join(in_dir, p + '.pcap')
             cmd += ['--port', f'{p}={src if os.path.exists(src) else "-"}:{os.path.join(out_dir, p + ".pcap")}']
