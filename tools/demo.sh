@@ -7,7 +7,9 @@
 #     (policies/examples/two-subnets.yaml)
 #   - vpc-controld with its state in ./state, configured with vpcctl apply
 #   - ping (IPv4, IPv6) and TCP transfers (HTTP, iperf3) across the subnets,
-#     routed by the data plane; then the interfaces and the counters
+#     routed by the data plane
+#   - security groups: a port allowed, a port blocked, a packet trace, rule
+#     hit counts, tracked flows and the flow logs; then the counters
 #
 # Everything it started (processes, namespaces, TAP devices) is removed on
 # exit; ./state (controld's state, the daemons' logs) is kept for a look.
@@ -72,6 +74,7 @@ CD_LOG=$STATE/logs/controld.log
 E2E_NS_PREFIX=vpcdemo-
 E2E_TAP_PREFIX=vpc-
 E2E_FILE_PREFIX=vpcdemo
+E2E_DP_ARGS="--flow-log-interval 2"  # flow-log records within seconds, for the demo
 # shellcheck source=../tests/e2e/lib.sh
 source "$ROOT/tests/e2e/lib.sh"
 
@@ -142,12 +145,38 @@ for url in "http://${T_IP4[$B]}:8080/blob" "http://[${T_IP6[$B]}]:8080/blob"; do
   echo "  sha256 identical: $got"
 done
 rm -f "$STATE/got" "$STATE/www/blob"
+echo "hello from db1" >"$STATE/www/index.html"
 
 section "TCP throughput: iperf3 web1 -> db1, 3 s"
 e2e_bg $B iperf3 -s -1 -p 5201
 e2e_wait_for 15 "iperf3 server" bash -c "ip netns exec '$(e2e_ns $B)' ss -Hltn 'sport = :5201' | grep -q LISTEN" ||
   e2e_fail "iperf3 server did not start"
 nsrun $A iperf3 -c "${T_IP4[$B]}" -p 5201 -t 3 -f m
+
+section "security groups (policies/examples/security-groups.yaml)"
+# db1 accepts PostgreSQL (5432) from group web only; web1 has default egress.
+show vpcctl apply -f policies/examples/security-groups.yaml
+for port in 5432 22; do
+  e2e_bg $B "$E2E_PY" -m http.server $port --bind :: --directory "$STATE/www"
+  e2e_wait_for 15 "server on $port" bash -c "ip netns exec '$(e2e_ns $B)' ss -Hltn 'sport = :$port' | grep -q LISTEN" ||
+    e2e_fail "server on port $port did not start"
+done
+echo "web1 -> db1:5432 (allowed by SecurityGroup db, rule 'tcp 5432 from sg:web'):"
+nsrun $A curl -sS --max-time 5 -o /dev/null -w '  HTTP %{http_code}\n' "http://${T_IP4[$B]}:5432/"
+echo "web1 -> db1:22 (no rule allows it: dropped, curl times out):"
+if nsrun $A curl -sS --max-time 2 -o /dev/null "http://${T_IP4[$B]}:22/"; then
+  e2e_fail "port 22 should be blocked"
+fi
+echo "  blocked, as it should be"
+show vpcctl trace --from $A --to "${T_IP4[$B]}" --proto tcp --dport 22
+show vpcctl trace --from $A --to "${T_IP6[$B]}" --proto tcp --dport 5432
+show vpcctl get securitygroup db -o wide
+show vpcctl flows
+echo "flow logs (AWS VPC flow log v5 fields, written by vpc-controld every --flow-log-interval):"
+e2e_wait_for 15 "flow-log records" bash -c "grep -q ' 22 6 .* REJECT ' '$STATE/flow-logs/flow-log.txt' 2>/dev/null" ||
+  e2e_fail "no REJECT record for port 22 in $STATE/flow-logs/flow-log.txt"
+show head -n 1 "$STATE/flow-logs/flow-log.txt"
+grep -E ' (5432|22) 6 ' "$STATE/flow-logs/flow-log.txt" | head -n 6
 
 section "vpcctl get interface"
 show vpcctl get interface

@@ -21,6 +21,9 @@
 #                                        default they are taken from ./build)
 #   E2E_KEEP=1                           keep the temp directory (logs, state)
 #   E2E_EAL_ARGS                         extra EAL arguments for the data plane
+#   E2E_DP_ARGS                          extra vpc-dataplane arguments (after
+#                                        "--"), e.g. "--flow-log-interval 2"
+#   E2E_CD_ARGS                          extra vpc-controld arguments
 
 set -euo pipefail
 
@@ -240,8 +243,11 @@ e2e_start_dataplane() {
   # A socket file left by a killed data plane must not pass for the new one's:
   # the TAP devices would be moved away before their queues are attached.
   rm -f "$DP_SOCK"
-  echo "+ $VPC_DATAPLANE ${eal[*]} -- ${ports[*]} --socket $DP_SOCK" >>"$DP_LOG"
-  "$VPC_DATAPLANE" "${eal[@]}" -- "${ports[@]}" --socket "$DP_SOCK" >>"$DP_LOG" 2>&1 &
+  local -a dp_args=()
+  # shellcheck disable=SC2206
+  dp_args=(${E2E_DP_ARGS:-})
+  echo "+ $VPC_DATAPLANE ${eal[*]} -- ${ports[*]} --socket $DP_SOCK ${dp_args[*]}" >>"$DP_LOG"
+  "$VPC_DATAPLANE" "${eal[@]}" -- "${ports[@]}" --socket "$DP_SOCK" "${dp_args[@]}" >>"$DP_LOG" 2>&1 &
   DP_PID=$!
   e2e_log "vpc-dataplane started (pid $DP_PID): ${ports[*]}"
   local deadline=$((SECONDS + 60))
@@ -270,8 +276,11 @@ e2e_missing_taps() {
 e2e_start_controld() {
   mkdir -p "$CD_STATE"
   rm -f "$CD_SOCK"  # left behind by a killed controld
-  echo "+ $VPC_CONTROLD --state-dir $CD_STATE --socket $CD_SOCK --dataplane-socket $DP_SOCK" >>"$CD_LOG"
-  "$VPC_CONTROLD" --state-dir "$CD_STATE" --socket "$CD_SOCK" --dataplane-socket "$DP_SOCK" >>"$CD_LOG" 2>&1 &
+  local -a cd_args=()
+  # shellcheck disable=SC2206
+  cd_args=(${E2E_CD_ARGS:-})
+  echo "+ $VPC_CONTROLD --state-dir $CD_STATE --socket $CD_SOCK --dataplane-socket $DP_SOCK ${cd_args[*]}" >>"$CD_LOG"
+  "$VPC_CONTROLD" --state-dir "$CD_STATE" --socket "$CD_SOCK" --dataplane-socket "$DP_SOCK" "${cd_args[@]}" >>"$CD_LOG" 2>&1 &
   CD_PID=$!
   e2e_log "vpc-controld started (pid $CD_PID)"
   local deadline=$((SECONDS + 30))

@@ -47,9 +47,11 @@ YAML
 e2e_section "data plane with a vhost-user port"
 "$VPC_DATAPLANE" -l 0 --file-prefix "vpc-dp-$E2E_ID" -m 128 -- \
   --port "vm1=net_vhost0,iface=$dir/vm1.sock" --port "db1=net_pcap0,tx_pcap=$dir/out.pcap" \
-  --policy "$dir/policy.yaml" --socket "$dir/dp.sock" >"$dir/dataplane.log" 2>&1 &
+  --policy "$dir/policy.yaml" --socket "$dir/dp.sock" --flow-capacity 65536 >"$dir/dataplane.log" 2>&1 &
 DP_PID=$!
 e2e_wait_for 20 "the vhost-user socket" test -S "$dir/vm1.sock" || e2e_fail "no vhost-user socket"
+# The policy is applied once the RPC socket is up: only then can the VM's packets be routed.
+e2e_wait_for 30 "the data plane's RPC socket" test -S "$dir/dp.sock" || e2e_fail "no RPC socket"
 
 e2e_section "the VM: virtio_user sends 100 packets"
 (sleep 4; echo) | timeout 20 dpdk-testpmd -l 0,1 --file-prefix "vpc-vm-$E2E_ID" -m 128 --single-file-segments --no-pci \
