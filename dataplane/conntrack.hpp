@@ -11,9 +11,10 @@
 
 namespace vpcnet::dp {
 
-// The flow-key ports of a packet: TCP/UDP ports; for ICMP echo request and
-// reply the identifier on both sides (so request and reply share a flow);
-// 0 for everything else.
+// The flow-key ports of a packet: TCP/UDP ports; ICMP echo: the identifier
+// on the requester's side (request: source, reply: destination), so request
+// and reply share a flow; other ICMP: type<<8|code as the source port; 0 for
+// everything else.
 void flow_ports(uint8_t proto, uint16_t src_port, uint16_t dst_port, uint16_t* sport, uint16_t* dport);
 
 // Is the packet one the filters look at: IP from one Interface to another
@@ -23,9 +24,13 @@ bool filtered_packet(const Generation& gen, const PacketMeta& meta, uint32_t* ds
 // The packet's flow key (never for later fragments); sets meta.flow_src_is_a.
 void packet_flow_key(const Generation& gen, PacketMeta& meta, FlowKey& key);
 
+// Counts a packet of an accepted tracked flow in direction meta.flow_dir
+// (packets, bytes, last seen, TCP state). Returns false when a TCP packet
+// did not fit the flow's state (it still passes).
+bool count_tracked_packet(StageContext& ctx, Flow& f, const PacketMeta& meta);
+
 // Installs the packet's new flow (in place when meta.flow names a stale
 // entry of the same key). Returns the position, or -1 when the table is full.
-int32_t install_flow(StageContext& ctx, PacketMeta& meta, uint32_t pkt_len, FlowAction action,
-                     uint8_t reject_side);
+int32_t install_flow(StageContext& ctx, PacketMeta& meta, FlowAction action, uint8_t reject_side);
 
 }  // namespace vpcnet::dp

@@ -3,7 +3,7 @@
 // worker, so the two directions are usually seen by different workers).
 // rte_hash with lock-free readers (RW_CONCURRENCY_LF) holds the keys; flow
 // state lives in a plain array indexed by the hash's key position. Inserts
-// and deletes take the hash's writer lock: that is the new-flow path only.
+// and deletes take the table's writer lock: that is the new-flow path only.
 //
 // A key is canonical (side a is the lower address/port pair) so both
 // directions of a flow find the same entry. Later IPv4/IPv6 fragments carry
@@ -147,7 +147,8 @@ class FlowTable {
  public:
   // capacity: most flows at once (>= 1024). workers: how many sweep it.
   // qsbr: the workers' RCU variable; freed key slots are reused only after
-  // every worker has passed a quiescent state.
+  // every worker has passed a quiescent state. nullptr (tests): a deleted
+  // slot is reused at once, so lookups must not run concurrently with sweeps.
   static Result<std::unique_ptr<FlowTable>> create(uint32_t capacity, unsigned workers, rte_rcu_qsbr* qsbr);
   ~FlowTable();
 
@@ -161,13 +162,14 @@ class FlowTable {
   bool in_use(int32_t pos) const;
 
   // Worker `worker` visits up to `budget` of its share of positions (every
-  // workers-th one), deletes flows idle past their timeout (and those
+  // workers-th one), deletes flows idle past their timeout (and rejected ones
   // installed before the last reset) and writes a record for every flow that
-  // ended or whose aggregation interval ran out.
+  // ended or whose aggregation interval ran out. Accepted flows of an older
+  // epoch stay: their next packet decides them again (conntrack stage).
   void sweep(unsigned worker, uint64_t now_ns, uint32_t budget, uint64_t interval_ns);
 
   // Flows installed before this epoch are stale: the next packet evaluates
-  // them again as new, and the sweep deletes them (writing their record).
+  // them again against the current rules.
   uint32_t epoch() const { return epoch_.load(std::memory_order_acquire); }
   void reset() { epoch_.fetch_add(1, std::memory_order_acq_rel); }
 
@@ -189,19 +191,30 @@ class FlowTable {
 
  private:
   FlowTable() = default;
-  void emit(unsigned worker, const Flow& f, FlowEnd end, uint64_t now_ns);
+  // Writes f's record (deltas since its last export) to the worker's ring and,
+  // when it fit, moves the export baseline on. false: the ring was full.
+  bool emit(unsigned worker, Flow& f, FlowEnd end, uint64_t now_ns);
+  void remove(int32_t pos);  // deletes the flow at pos (sweeping worker only)
+  void lock_writer();
+  void unlock_writer() { writer_lock_.store(false, std::memory_order_release); }
 
   rte_hash* hash_ = nullptr;
+  rte_rcu_qsbr* qsbr_ = nullptr;
   std::unique_ptr<Flow[]> flows_;
   std::unique_ptr<std::atomic<uint8_t>[]> used_;
   uint32_t slots_ = 0;
   uint32_t capacity_ = 0;
   unsigned workers_ = 1;
-  std::vector<uint32_t> cursors_;       // per worker
+  uint64_t memory_bytes_ = 0;
+  std::vector<uint32_t> cursors_;       // per worker, one cache line apart
   std::vector<rte_ring*> records_;      // per worker, single producer / single consumer
   std::atomic<uint32_t> epoch_{1};
   std::atomic<uint64_t> records_lost_{0};
   FlowTimeouts timeouts_;
+  // Writers (insert, the sweep's deletes) serialise on this; readers never
+  // take it. Its own cache line, away from epoch_ that every packet reads.
+  alignas(64) std::atomic<bool> writer_lock_{false};
+  std::atomic<uint32_t> live_{0};       // flows in use (changed under writer_lock_)
 };
 
 }  // namespace vpcnet::dp

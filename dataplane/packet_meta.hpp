@@ -59,6 +59,7 @@ struct PacketMeta {
   uint8_t flow_dir;       // 0: initiator -> responder, 1: reply
   uint8_t flow_src_is_a;  // side of the canonical flow key the sender is on
   uint8_t nacl_checked;   // the network ACLs allowed this packet in this generation
+  uint8_t flow_continues; // meta.flow is a live flow checked again after `flows reset`
   int32_t flow;           // flow-table position, or -1
   uint32_t rule_id[2];    // security-group rules that allowed a new flow: [0] egress, [1] ingress
 };

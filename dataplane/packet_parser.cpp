@@ -230,6 +230,25 @@ bool parse_quoted_packet(const uint8_t* frame, uint32_t len, const PacketMeta& m
     out.proto = ip[6];
     std::memcpy(out.src_ip, ip + 8, 16);
     std::memcpy(out.dst_ip, ip + 24, 16);
+    // Skip extension headers as far as the quote reaches (a Packet Too Big
+    // about a fragmented datagram quotes its Fragment header).
+    for (int i = 0; i < max_ipv6_extension_headers; ++i) {
+      if (out.proto == IPPROTO_HOPOPTS || out.proto == IPPROTO_ROUTING || out.proto == IPPROTO_DSTOPTS) {
+        if (avail < l4 + 8) return false;
+        const uint8_t next = ip[l4];
+        l4 += (ip[l4 + 1] + 1u) * 8u;
+        out.proto = next;
+      } else if (out.proto == IPPROTO_FRAGMENT) {
+        if (avail < l4 + 8) return false;
+        const uint8_t next = ip[l4];
+        const bool later = (load_be16(ip + l4 + 2) & 0xfff8) != 0;
+        l4 += 8;
+        out.proto = next;
+        if (later) return true;  // quotes a later fragment: no ports
+      } else {
+        break;
+      }
+    }
     if (out.proto == IPPROTO_HOPOPTS || out.proto == IPPROTO_ROUTING || out.proto == IPPROTO_DSTOPTS ||
         out.proto == IPPROTO_FRAGMENT)
       return false;

@@ -39,8 +39,7 @@ struct QuotedPacket {
   uint8_t src_ip[16];
   uint8_t dst_ip[16];
 };
-// False when the quote is truncated, of another family, or its IPv6 header
-// is followed by extension headers (not matched: such errors are dropped).
+// False when the quote is truncated or of another family.
 bool parse_quoted_packet(const uint8_t* frame, uint32_t len, const PacketMeta& meta, QuotedPacket& out);
 
 }  // namespace vpcnet::dp

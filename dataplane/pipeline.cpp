@@ -52,8 +52,6 @@ Pipeline Pipeline::standard() {
   return p;
 }
 
-namespace {
-
 void reset_meta(rte_mbuf* m, uint16_t in_port) {
   PacketMeta* meta = meta_of(m);
   meta->in_port = in_port;
@@ -62,11 +60,11 @@ void reset_meta(rte_mbuf* m, uint16_t in_port) {
   meta->dst_endpoint = no_index;
   meta->filter = FilterState::none;
   meta->flow = -1;
+  meta->flow_dir = 0;
+  meta->flow_continues = 0;
   meta->nacl_checked = 0;
   meta->rule_id[0] = meta->rule_id[1] = 0;
 }
-
-}  // namespace
 
 void Pipeline::trace(rte_mbuf* m, uint16_t in_port, StageContext& ctx) const {
   reset_meta(m, in_port);

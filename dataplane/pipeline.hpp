@@ -76,6 +76,9 @@ inline void drop(rte_mbuf* m, CounterId reason) {
   meta->drop_reason = reason;
 }
 
+// Resets what the stages fill in of a packet's metadata, before the first stage.
+void reset_meta(rte_mbuf* m, uint16_t in_port);
+
 class Pipeline {
  public:
   // The stages of a vpcnet data plane, in order.

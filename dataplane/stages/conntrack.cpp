@@ -88,25 +88,32 @@ class ConntrackStage final : public Stage {
 
   void track(StageContext& ctx, rte_mbuf* m, PacketMeta& meta, int32_t pos) {
     meta.flow = -1;
+    meta.flow_dir = 0;
+    meta.flow_continues = 0;
     meta.filter = FilterState::new_flow;
     if (pos >= 0) {
       Flow& f = ctx.flows.at(pos);
       const FlowState state = f.state.load(std::memory_order_relaxed);
-      const bool tcp = meta.l4_proto == IPPROTO_TCP;
-      const bool reopen = tcp && (state == FlowState::closed || state == FlowState::time_wait) &&
+      const bool reopen = meta.l4_proto == IPPROTO_TCP && (state == FlowState::closed || state == FlowState::time_wait) &&
                           (meta.tcp_flags & (tcp_syn | tcp_ack)) == tcp_syn;
-      const bool stale = f.epoch != ctx.flows.epoch() ||
-                         ctx.now_ns - f.last_ns.load(std::memory_order_relaxed) > ctx.flows.timeouts().timeout(f) ||
-                         reopen || (f.action == FlowAction::reject && f.generation != ctx.gen.number());
+      const bool idle = ctx.now_ns - f.last_ns.load(std::memory_order_relaxed) > ctx.flows.timeouts().timeout(f);
+      const bool reset = f.epoch != ctx.flows.epoch();
+      const bool stale = reset || idle || reopen || (f.action == FlowAction::reject && f.generation != ctx.gen.number());
       if (stale) {
         meta.flow = pos;  // decided again, then re-installed in place
+        // After `flows reset` a live flow is checked in its original direction,
+        // even when its next packet is a reply.
+        if (reset && !idle && !reopen && f.action == FlowAction::accept) {
+          meta.flow_continues = 1;
+          meta.flow_dir = meta.flow_src_is_a == f.initiator_is_a ? 0 : 1;
+        }
         if (ctx.trace) ctx.trace->note("tracked flow is stale (reset, idle, closed or decided by an older generation): evaluated as new");
       } else if (f.action == FlowAction::reject) {
         if (ctx.trace) {
           ctx.trace->note("flow was rejected earlier under this generation");
         } else {
           f.packets[0].fetch_add(1, std::memory_order_relaxed);
-          f.bytes[0].fetch_add(rte_pktmbuf_pkt_len(m), std::memory_order_relaxed);
+          f.bytes[0].fetch_add(meta.l3_length, std::memory_order_relaxed);
           f.last_ns.store(ctx.now_ns, std::memory_order_relaxed);
         }
         drop(m, rejected_flow_);
@@ -124,15 +131,8 @@ class ConntrackStage final : public Stage {
                                       nacl ? " (network ACLs still to check)" : ""));
           return;
         }
-        f.packets[dir].fetch_add(1, std::memory_order_relaxed);
-        f.bytes[dir].fetch_add(rte_pktmbuf_pkt_len(m), std::memory_order_relaxed);
-        f.last_ns.store(ctx.now_ns, std::memory_order_relaxed);
-        if (tcp) {
-          if (!track_tcp(f, dir, meta.tcp_flags)) ctx.counters.add(tcp_out_of_state_);
-        } else if (dir == 1 && state == FlowState::one_way) {
-          f.state.store(FlowState::both_ways, std::memory_order_relaxed);
-        }
-        ctx.counters.add(established_);
+        // A packet the network ACLs still have to pass is counted when it has.
+        if (!nacl) count_established(ctx, f, meta);
         return;
       }
     } else if (ctx.trace) {
@@ -142,6 +142,11 @@ class ConntrackStage final : public Stage {
       drop(m, tcp_no_flow_);
       return;
     }
+  }
+
+  void count_established(StageContext& ctx, Flow& f, const PacketMeta& meta) {
+    if (!count_tracked_packet(ctx, f, meta)) ctx.counters.add(tcp_out_of_state_);
+    ctx.counters.add(established_);
   }
 
   void follow_first_fragment(StageContext& ctx, rte_mbuf* m, PacketMeta& meta, int32_t pos) {

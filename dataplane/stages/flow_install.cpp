@@ -25,7 +25,7 @@ class FlowInstallStage final : public Stage {
           ctx.trace->note("accepted: would install a tracked flow (replies pass without rule checks)");
           continue;
         }
-        if (install_flow(ctx, *meta, rte_pktmbuf_pkt_len(m), FlowAction::accept, 0) < 0) {
+        if (install_flow(ctx, *meta, FlowAction::accept, 0) < 0) {
           drop(m, table_full_);
           continue;
         }

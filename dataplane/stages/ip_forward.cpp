@@ -4,6 +4,8 @@
 // limit decremented, ICMP time exceeded when it runs out.
 #include <netinet/in.h>
 
+#include <fmt/format.h>
+
 #include "dataplane/packet_build.hpp"
 #include "dataplane/stages/stages.hpp"
 
@@ -36,6 +38,11 @@ class IpForwardStage final : public Stage {
       if (&dst == &src) {
         drop(m, hairpin_);
         continue;
+      }
+      if (ctx.trace) {
+        ctx.trace->note(fmt::format("to Interface {}: {}", dst.name,
+                                    dst.subnet == src.subnet ? "same subnet, delivered unchanged"
+                                                             : "other subnet, routed (router MAC, TTL - 1)"));
       }
       if (dst.subnet == src.subnet) {
         ctx.counters.add(switched_);

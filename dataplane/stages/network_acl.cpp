@@ -62,13 +62,16 @@ class NetworkAclStage final : public Stage {
       classify_mixed(d == 0 ? ft.nacl_outbound() : ft.nacl_inbound(), keys[d], v6[d], n[d], results);
       for (uint16_t k = 0; k < n[d]; ++k) decide(ctx, asked[d][k], d, results[k]);
     }
-    // Cache the verdict of tracked flows that passed.
+    // Tracked flows that passed: cache the verdict, count the packet (conntrack left it to us).
     for (uint16_t i = 0; i < burst.count; ++i) {
       PacketMeta* meta = meta_of(burst.pkts[i]);
       if (meta->verdict != Verdict::pending || meta->filter != FilterState::nacl_only) continue;
-      if (meta->flow >= 0 && !ctx.trace)
-        ctx.flows.at(meta->flow).nacl_generation[meta->flow_dir].store(gen.number(), std::memory_order_relaxed);
       meta->filter = FilterState::pass;
+      if (meta->flow < 0 || ctx.trace) continue;
+      Flow& f = ctx.flows.at(meta->flow);
+      f.nacl_generation[meta->flow_dir].store(gen.number(), std::memory_order_relaxed);
+      if (!count_tracked_packet(ctx, f, *meta)) ctx.counters.add(tcp_out_of_state_);
+      ctx.counters.add(established_);
     }
   }
 
@@ -90,10 +93,13 @@ class NetworkAclStage final : public Stage {
     meta->nacl_checked = 0;
     // A new flow is remembered as rejected (flow logs, and its next packets are dropped in conntrack).
     if (meta->filter == FilterState::new_flow && !ctx.trace)
-      install_flow(ctx, *meta, rte_pktmbuf_pkt_len(m), FlowAction::reject, static_cast<uint8_t>(dir));
+      install_flow(ctx, *meta, FlowAction::reject, static_cast<uint8_t>(dir));
     drop(m, result == 0 ? default_deny_[dir] : denied_[dir]);
   }
 
+  // conntrack's counters (same stage and name: the same counters).
+  CounterId established_ = register_event("conntrack", "established", "packets of accepted tracked flows (fast path)");
+  CounterId tcp_out_of_state_ = register_event("conntrack", "tcp_out_of_state", "TCP packets that did not fit the flow's state (passed, as Linux's loose tracking)");
   CounterId denied_[2] = {
       register_drop(stage_name, "outbound_denied", "a deny rule of the source subnet's NetworkAcl (outbound) matched"),
       register_drop(stage_name, "inbound_denied", "a deny rule of the destination subnet's NetworkAcl (inbound) matched")};

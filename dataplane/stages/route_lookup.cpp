@@ -43,6 +43,12 @@ class RouteLookupStage final : public Stage {
     for (uint16_t i = 0; i < n; ++i) {
       PacketMeta* meta = meta_of(asked[i]);
       meta->dst_endpoint = found[i];
+      if (ctx.trace && found[i] != no_index) {
+        const Endpoint& ep = gen.endpoints()[found[i]];
+        ctx.trace->note(ep.kind == Endpoint::Kind::interface
+                            ? "destination is Interface " + gen.interfaces()[ep.index].name
+                            : "destination is the gateway of Subnet " + gen.subnets()[ep.index].name);
+      }
       if (found[i] != no_index) continue;
       const InterfaceEntry& iface = gen.interfaces()[meta->in_iface];
       drop(asked[i], gen.vpc_contains(iface.vpc, meta->l3, meta->dst_ip) ? unknown_destination_ : no_route_);

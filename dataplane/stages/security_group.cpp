@@ -34,11 +34,17 @@ class SecurityGroupStage final : public Stage {
       if (meta->filter != FilterState::new_flow) continue;
       uint32_t dst_iface = 0;
       filtered_packet(gen, *meta, &dst_iface);
-      const uint16_t port = classifier_port(meta->l4_proto, meta->src_port, meta->dst_port);
-      ifaces[0][n] = meta->in_iface;
-      ifaces[1][n] = dst_iface;
-      acl::make_key(keys[0][n], meta->l4_proto, ft.sg_scope(meta->in_iface), meta->dst_ip, port);
-      acl::make_key(keys[1][n], meta->l4_proto, ft.sg_scope(dst_iface), meta->src_ip, port);
+      // A reply re-checked after `flows reset` is checked as its flow's original direction.
+      const bool reply = meta->flow_dir == 1;
+      const uint32_t sender = reply ? dst_iface : meta->in_iface, receiver = reply ? meta->in_iface : dst_iface;
+      const uint8_t* sender_ip = reply ? meta->dst_ip : meta->src_ip;
+      const uint8_t* receiver_ip = reply ? meta->src_ip : meta->dst_ip;
+      const uint16_t port = reply ? classifier_port(meta->l4_proto, meta->dst_port, meta->src_port)
+                                  : classifier_port(meta->l4_proto, meta->src_port, meta->dst_port);
+      ifaces[0][n] = sender;
+      ifaces[1][n] = receiver;
+      acl::make_key(keys[0][n], meta->l4_proto, ft.sg_scope(sender), receiver_ip, port);
+      acl::make_key(keys[1][n], meta->l4_proto, ft.sg_scope(receiver), sender_ip, port);
       v6[n] = meta->l3 == L3::ipv6;
       asked[n++] = m;
     }
@@ -57,7 +63,7 @@ class SecurityGroupStage final : public Stage {
             ctx.trace->note(fmt::format("{} of Interface {}: no rule of [{}] matches: denied (default)", dir,
                                         iface.name, ft.sg_names(ifaces[d][k])));
           } else {
-            install_flow(ctx, *meta, rte_pktmbuf_pkt_len(m), FlowAction::reject, static_cast<uint8_t>(d));
+            install_flow(ctx, *meta, FlowAction::reject, static_cast<uint8_t>(d));
           }
           drop(m, denied_[d]);
           break;

@@ -38,26 +38,48 @@ const Mac web1_mac{0x02, 0, 0, 0, 0x01, 0x0a};
 const Mac db1_mac{0x02, 0, 0, 0, 0x02, 0x0a};
 const Ip4 web1_ip = ip4(10, 0, 1, 10), db1_ip = ip4(10, 0, 2, 10), web_gw = ip4(10, 0, 1, 1);
 
+// A security group that allows everything both ways (these tests are about routing).
+CompiledSecurityGroup allow_all_group(uint32_t id, const char* name, uint32_t vpc) {
+  CompiledSecurityGroup g;
+  g.id = id;
+  g.name = name;
+  g.vpc_id = vpc;
+  CompiledSgRule r;
+  r.remotes = {prefix("0.0.0.0/0"), prefix("::/0")};
+  r.id = id * 10 + 1;
+  g.ingress.push_back(r);
+  r.id = id * 10 + 2;
+  g.egress.push_back(r);
+  return g;
+}
+
 // VPC prod (id 1): subnets web 10.0.1.0/24 and db 10.0.2.0/24, web1 and db1.
 // VPC other (id 2): the same 10.0.1.0/24 again with other1 at 10.0.1.10.
 CompiledConfig make_config(uint64_t generation) {
   CompiledConfig c;
+  c.security_groups.push_back(allow_all_group(1001, "prod-default", 1));
+  c.security_groups.push_back(allow_all_group(2001, "other-default", 2));
   c.generation = generation;
   c.vpcs.push_back({1, "prod", {prefix("10.0.0.0/16")}, mac("02:76:70:63:00:01")});
   c.vpcs.push_back({2, "other", {prefix("10.0.0.0/16")}, mac("02:76:70:63:00:02")});
   c.subnets.push_back({11, "web", 1, {prefix("10.0.1.0/24")}, {ip("10.0.1.1")}});
   c.subnets.push_back({12, "db", 1, {prefix("10.0.2.0/24")}, {ip("10.0.2.1")}});
   c.subnets.push_back({21, "other-web", 2, {prefix("10.0.1.0/24")}, {ip("10.0.1.1")}});
-  c.interfaces.push_back({101, "web1", "web1", 1, 11, mac("02:00:00:00:01:0a"), {ip("10.0.1.10")}});
-  c.interfaces.push_back({102, "db1", "db1", 1, 12, mac("02:00:00:00:02:0a"), {ip("10.0.2.10")}});
-  c.interfaces.push_back({201, "other1", "other1", 2, 21, mac("02:00:00:00:03:0a"), {ip("10.0.1.10")}});
+  c.interfaces.push_back({101, "web1", "web1", 1, 11, mac("02:00:00:00:01:0a"), {ip("10.0.1.10")}, {1001}});
+  c.interfaces.push_back({102, "db1", "db1", 1, 12, mac("02:00:00:00:02:0a"), {ip("10.0.2.10")}, {1001}});
+  c.interfaces.push_back({201, "other1", "other1", 2, 21, mac("02:00:00:00:03:0a"), {ip("10.0.1.10")}, {2001}});
   return c;
 }
 
 const std::unordered_map<std::string, uint16_t> two_ports{{"web1", 0}, {"db1", 1}};
 
+RuleHits& test_rule_hits() {
+  static RuleHits hits(1024);
+  return hits;
+}
+
 std::unique_ptr<Generation> build_gen(uint64_t generation) {
-  auto g = Generation::build(make_config(generation), two_ports);
+  auto g = Generation::build(make_config(generation), two_ports, test_rule_hits());
   if (!g) ADD_FAILURE() << g.error().message;
   return g ? std::move(g.value()) : nullptr;
 }
@@ -168,7 +190,7 @@ TEST(Generation, ResolveNeighbor) {
 TEST(Generation, TwoInterfacesOnOnePortIsAnError) {
   CompiledConfig c = make_config(1);
   c.interfaces[1].port = "web1";
-  auto g = Generation::build(c, two_ports);
+  auto g = Generation::build(c, two_ports, test_rule_hits());
   ASSERT_FALSE(g);
   EXPECT_NE(g.error().message.find("web1"), std::string::npos) << g.error().message;
 }
@@ -176,10 +198,10 @@ TEST(Generation, TwoInterfacesOnOnePortIsAnError) {
 TEST(Generation, UnknownSubnetOrVpcIsAnError) {
   CompiledConfig c = make_config(1);
   c.interfaces[0].subnet_id = 999;
-  EXPECT_FALSE(Generation::build(c, two_ports));
+  EXPECT_FALSE(Generation::build(c, two_ports, test_rule_hits()));
   CompiledConfig d = make_config(1);
   d.subnets[0].vpc_id = 999;
-  EXPECT_FALSE(Generation::build(d, two_ports));
+  EXPECT_FALSE(Generation::build(d, two_ports, test_rule_hits()));
 }
 
 // --------------------------------------------------------------- ConfigStore
@@ -273,7 +295,10 @@ Bytes bytes_of(rte_mbuf* m) {
 // taken out after each stage. Returns how many packets no stage decided.
 class StageRunner {
  public:
-  StageRunner() : stages_(make_standard_stages()), counters_(std::make_unique<WorkerCounters>()) {}
+  StageRunner()
+      : stages_(make_standard_stages()),
+        counters_(std::make_unique<WorkerCounters>()),
+        flows_(std::move(FlowTable::create(4096, 1, nullptr).value())) {}
   ~StageRunner() {
     for (rte_mbuf* m : decided_) rte_pktmbuf_free(m);
   }
@@ -282,13 +307,9 @@ class StageRunner {
     Burst burst;
     for (rte_mbuf* m : pkts) {
       burst.pkts[burst.count++] = m;
-      PacketMeta* meta = meta_of(m);
-      meta->in_port = in_port;
-      meta->verdict = Verdict::pending;
-      meta->in_iface = no_index;
-      meta->dst_endpoint = no_index;
+      reset_meta(m, in_port);
     }
-    StageContext ctx{gen, *counters_};
+    StageContext ctx{gen, *counters_, *flows_, test_rule_hits(), ++now_ns_};
     for (const auto& stage : stages_) {
       if (burst.count == 0) break;
       stage->process(burst, ctx);
@@ -316,6 +337,8 @@ class StageRunner {
  private:
   std::vector<std::unique_ptr<Stage>> stages_;
   std::unique_ptr<WorkerCounters> counters_;
+  std::unique_ptr<FlowTable> flows_;
+  uint64_t now_ns_ = 1'000'000'000;
   std::vector<rte_mbuf*> decided_;
   std::unordered_map<rte_mbuf*, std::string> decided_by_;
 };
