@@ -91,6 +91,8 @@ class ConntrackStage final : public Stage {
     meta.flow_dir = 0;
     meta.flow_continues = 0;
     meta.filter = FilterState::new_flow;
+    // Generation 0: another worker inserted the flow and is still deciding it.
+    if (pos >= 0 && ctx.flows.at(pos).generation == 0) pos = -1;
     if (pos >= 0) {
       Flow& f = ctx.flows.at(pos);
       const FlowState state = f.state.load(std::memory_order_relaxed);
