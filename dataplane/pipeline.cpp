@@ -94,7 +94,9 @@ void Pipeline::run(Burst& burst, uint16_t in_port, StageContext& ctx, TxBuffers&
   WorkerCounters& counters = ctx.counters;
   for (const auto& stage : stages_) {
     if (burst.count == 0) return;
+    decided_by_stage = 0;
     stage->process(burst, ctx);
+    if (decided_by_stage == 0) continue;  // all still pending: nothing to take out
     // Take decided packets out; keep the pending ones dense and in order.
     uint16_t kept = 0;
     for (uint16_t i = 0; i < burst.count; ++i) {

@@ -64,16 +64,23 @@ class Stage {
   virtual void process(Burst& burst, StageContext& ctx) = 0;
 };
 
+// How many packets the running stage decided (per worker thread), so the
+// runner skips the compaction pass after a stage that decided none.
+// (initial-exec: no __tls_get_addr call on the hot path; we are never dlopen()ed.)
+inline thread_local uint32_t decided_by_stage __attribute__((tls_model("initial-exec"))) = 0;
+
 // Helpers for stages: record a decision in the packet's metadata.
 inline void send(rte_mbuf* m, uint16_t port) {
   PacketMeta* meta = meta_of(m);
   meta->verdict = Verdict::tx;
   meta->out_port = port;
+  ++decided_by_stage;
 }
 inline void drop(rte_mbuf* m, CounterId reason) {
   PacketMeta* meta = meta_of(m);
   meta->verdict = Verdict::drop;
   meta->drop_reason = reason;
+  ++decided_by_stage;
 }
 
 // Resets what the stages fill in of a packet's metadata, before the first stage.

@@ -225,6 +225,18 @@ grep -q 'verdict: forward' "$E2E_TMP/trace443.txt" ||
   e2e_fail "trace tcp 443 (text): no 'verdict: forward': $(cat "$E2E_TMP/trace443.txt")"
 e2e_pass "trace tcp 443 (text): $(grep verdict "$E2E_TMP/trace443.txt")"
 
+# trace --pcap: a captured frame (here written by scapy: web1's SYN to db1:22) goes the same way.
+"$E2E_PY" - "$E2E_TMP/syn22.pcap" "${T_MAC[$A]}" "${T_IP4[$A]}" "${T_IP4[$B]}" <<'PY' || e2e_fail "cannot write syn22.pcap"
+import sys
+from scapy.all import Ether, IP, TCP, wrpcap
+out, mac, src, dst = sys.argv[1:5]
+wrpcap(out, [Ether(src=mac, dst='02:76:70:63:00:01') / IP(src=src, dst=dst) / TCP(sport=40100, dport=22, flags='S')])
+PY
+e2e_ctl trace --from $A --pcap "$E2E_TMP/syn22.pcap" -o json >"$E2E_TMP/trace-pcap.json" ||
+  e2e_fail "vpcctl trace --pcap failed"
+check "$E2E_TMP/trace-pcap.json" "d['verdict'] == 'drop' and d['drop_reason'] == 'security_group/ingress_denied'" \
+  "trace --pcap (SYN to :22): verdict drop, security_group/ingress_denied"
+
 # --- rule hits -------------------------------------------------------------------------------
 
 e2e_section "rule hit counts"

@@ -1,4 +1,4 @@
-// Fuzzes the frame parser: any bytes, any length. The parser must stay inside
+// Fuzzes the frame parser (and the ICMP-error quote parser): any bytes, any length. The parser must stay inside
 // the buffer (ASan checks) and what it reports must be consistent with it.
 #include <cstdint>
 #include <cstdlib>
@@ -16,6 +16,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (r == vpcnet::dp::ParseResult::ok && meta.l3 != vpcnet::dp::L3::arp) {
     if (meta.l3_offset + meta.l3_length > size) std::abort();
     if (meta.l4_offset > meta.l3_offset + meta.l3_length) std::abort();
+    // The quote of an ICMP error is parsed by conntrack: same bytes, same rules.
+    if (vpcnet::dp::is_icmp_error(meta)) {
+      vpcnet::dp::QuotedPacket q;
+      vpcnet::dp::parse_quoted_packet(frame.data(), static_cast<uint32_t>(frame.size()), meta, q);
+    }
   }
   return 0;
 }
