@@ -937,19 +937,3 @@ TEST(FlowTableMemory, OneMillionFlows) {
 
 }  // namespace
 }  // namespace vpcnet::dp
-
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  std::string prefix = "ftt-" + std::to_string(getpid());
-  std::vector<std::string> args = {"test", "-l", "0", "--no-huge", "-m", "512", "--no-shconf", "--file-prefix",
-                                   prefix, "--no-pci", "--no-telemetry", "--log-level", "*:error"};
-  std::vector<char*> argv_eal;
-  for (auto& a : args) argv_eal.push_back(a.data());
-  if (rte_eal_init(static_cast<int>(argv_eal.size()), argv_eal.data()) < 0) {
-    std::fprintf(stderr, "rte_eal_init failed\n");
-    return 1;
-  }
-  int rc = RUN_ALL_TESTS();
-  rte_eal_cleanup();
-  return rc;
-}
