@@ -61,6 +61,16 @@ bool count_tracked_packet(StageContext& ctx, Flow& f, const PacketMeta& meta) {
   return true;
 }
 
+namespace {
+const CounterId established = register_event("conntrack", "established", "packets of accepted tracked flows (fast path)");
+const CounterId tcp_out_of_state = register_event("conntrack", "tcp_out_of_state", "TCP packets that did not fit the flow's state (passed, as Linux's loose tracking)");
+}  // namespace
+
+void pass_tracked_packet(StageContext& ctx, Flow& f, const PacketMeta& meta) {
+  if (!count_tracked_packet(ctx, f, meta)) ctx.counters.add(tcp_out_of_state);
+  ctx.counters.add(established);
+}
+
 int32_t install_flow(StageContext& ctx, PacketMeta& meta, FlowAction action, uint8_t reject_side) {
   FlowKey key;
   packet_flow_key(ctx.gen, meta, key);

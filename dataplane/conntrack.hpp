@@ -29,6 +29,11 @@ void packet_flow_key(const Generation& gen, PacketMeta& meta, FlowKey& key);
 // did not fit the flow's state (it still passes).
 bool count_tracked_packet(StageContext& ctx, Flow& f, const PacketMeta& meta);
 
+// A packet of an accepted tracked flow passes: counted on the flow and in the
+// conntrack/established (and tcp_out_of_state) counters. Called by conntrack,
+// or by network_acl for packets whose ACL verdict was not cached yet.
+void pass_tracked_packet(StageContext& ctx, Flow& f, const PacketMeta& meta);
+
 // Installs the packet's new flow (in place when meta.flow names a stale
 // entry of the same key). Returns the position, or -1 when the table is full.
 int32_t install_flow(StageContext& ctx, PacketMeta& meta, FlowAction action, uint8_t reject_side);

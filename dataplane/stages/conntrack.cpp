@@ -134,7 +134,7 @@ class ConntrackStage final : public Stage {
           return;
         }
         // A packet the network ACLs still have to pass is counted when it has.
-        if (!nacl) count_established(ctx, f, meta);
+        if (!nacl) pass_tracked_packet(ctx, f, meta);
         return;
       }
     } else if (ctx.trace) {
@@ -144,11 +144,6 @@ class ConntrackStage final : public Stage {
       drop(m, tcp_no_flow_);
       return;
     }
-  }
-
-  void count_established(StageContext& ctx, Flow& f, const PacketMeta& meta) {
-    if (!count_tracked_packet(ctx, f, meta)) ctx.counters.add(tcp_out_of_state_);
-    ctx.counters.add(established_);
   }
 
   void follow_first_fragment(StageContext& ctx, rte_mbuf* m, PacketMeta& meta, int32_t pos) {
@@ -181,9 +176,7 @@ class ConntrackStage final : public Stage {
   CounterId fragment_without_first_ = register_drop(stage_name, "fragment_without_first", "later IP fragment whose first fragment was not accepted (or not seen)");
   CounterId icmp_error_no_flow_ = register_drop(stage_name, "icmp_error_no_flow", "ICMP error that quotes no accepted tracked flow");
   CounterId icmp_error_malformed_ = register_drop(stage_name, "icmp_error_malformed", "ICMP error whose quoted packet is truncated or unreadable");
-  CounterId established_ = register_event(stage_name, "established", "packets of accepted tracked flows (fast path)");
   CounterId icmp_error_related_ = register_event(stage_name, "icmp_error_related", "ICMP errors passed because they quote a tracked flow");
-  CounterId tcp_out_of_state_ = register_event(stage_name, "tcp_out_of_state", "TCP packets that did not fit the flow's state (passed, as Linux's loose tracking)");
 };
 
 }  // namespace

@@ -70,8 +70,7 @@ class NetworkAclStage final : public Stage {
       if (meta->flow < 0 || ctx.trace) continue;
       Flow& f = ctx.flows.at(meta->flow);
       f.nacl_generation[meta->flow_dir].store(gen.number(), std::memory_order_relaxed);
-      if (!count_tracked_packet(ctx, f, *meta)) ctx.counters.add(tcp_out_of_state_);
-      ctx.counters.add(established_);
+      pass_tracked_packet(ctx, f, *meta);
     }
   }
 
@@ -97,9 +96,6 @@ class NetworkAclStage final : public Stage {
     drop(m, result == 0 ? default_deny_[dir] : denied_[dir]);
   }
 
-  // conntrack's counters (same stage and name: the same counters).
-  CounterId established_ = register_event("conntrack", "established", "packets of accepted tracked flows (fast path)");
-  CounterId tcp_out_of_state_ = register_event("conntrack", "tcp_out_of_state", "TCP packets that did not fit the flow's state (passed, as Linux's loose tracking)");
   CounterId denied_[2] = {
       register_drop(stage_name, "outbound_denied", "a deny rule of the source subnet's NetworkAcl (outbound) matched"),
       register_drop(stage_name, "inbound_denied", "a deny rule of the destination subnet's NetworkAcl (inbound) matched")};
