@@ -15,7 +15,7 @@
 #include <string>
 #include <thread>
 
-#include "policies/jsonrpc.hpp"
+#include "policies/rpc/jsonrpc.hpp"
 
 namespace vpcnet::control {
 

@@ -17,6 +17,7 @@
 
 #include "control/dataplane_link.hpp"
 #include "policies/ip.hpp"
+#include "policies/vpc/compiled.hpp"
 
 namespace vpcnet::control {
 namespace {
@@ -181,27 +182,28 @@ Result<Record> parse_record(const json& rec) {
 
 // ids -> names of one compiled config.
 struct NameIndex {
-  std::unordered_map<uint32_t, const CompiledInterface*> interfaces;
+  std::unordered_map<uint32_t, const vpcnet::vpc::CompiledInterface*> interfaces;
   std::unordered_map<uint32_t, const std::string*> subnets;
   std::unordered_map<uint32_t, const std::string*> vpcs;
 
-  explicit NameIndex(const CompiledConfig& c) {
+  explicit NameIndex(const CompiledConfig& config) {
+    const auto& c = config.section<vpcnet::vpc::VpcSection>();
     for (const auto& i : c.interfaces) interfaces.emplace(i.id, &i);
     for (const auto& s : c.subnets) subnets.emplace(s.id, &s.name);
     for (const auto& v : c.vpcs) vpcs.emplace(v.id, &v.name);
   }
-  const CompiledInterface* interface(uint32_t id) const {
+  const vpcnet::vpc::CompiledInterface* interface(uint32_t id) const {
     if (id == 0) return nullptr;
     auto it = interfaces.find(id);
     return it == interfaces.end() ? nullptr : it->second;
   }
   // The record's id if the config knows it, else the interface's own.
-  std::string subnet(uint32_t id, const CompiledInterface& i) const {
+  std::string subnet(uint32_t id, const vpcnet::vpc::CompiledInterface& i) const {
     auto it = subnets.find(id);
     if (it == subnets.end()) it = subnets.find(i.subnet_id);
     return it == subnets.end() ? "-" : *it->second;
   }
-  std::string vpc(uint32_t id, const CompiledInterface& i) const {
+  std::string vpc(uint32_t id, const vpcnet::vpc::CompiledInterface& i) const {
     auto it = vpcs.find(id);
     if (it == vpcs.end()) it = vpcs.find(i.vpc_id);
     return it == vpcs.end() ? "-" : *it->second;
@@ -210,7 +212,7 @@ struct NameIndex {
 
 std::vector<FlowLogEntry> expand(const Record& r, const NameIndex& names, const FlowLogOptions& o) {
   std::vector<FlowLogEntry> out;
-  const CompiledInterface* iface[2] = {names.interface(r.side[0].interface_id),
+  const vpcnet::vpc::CompiledInterface* iface[2] = {names.interface(r.side[0].interface_id),
                                        names.interface(r.side[1].interface_id)};
   const bool icmp = r.protocol == 1 || r.protocol == 58;
   // The entry of side s for direction d (d 0: initiator -> responder).

@@ -14,7 +14,7 @@
 #include "control/policy_service.hpp"
 #include "control/rpc_methods.hpp"
 #include "control/state_store.hpp"
-#include "policies/jsonrpc.hpp"
+#include "policies/rpc/jsonrpc.hpp"
 
 int main(int argc, char** argv) {
   using namespace vpcnet;

@@ -4,7 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "policies/rule_text.hpp"
+#include "policies/kind_registry.hpp"
 
 namespace vpcnet::control {
 
@@ -48,8 +48,9 @@ Result<std::string> string_param(const json& params, const std::string& name, bo
   return it->get<std::string>();
 }
 
-// The rules of one SecurityGroup or NetworkAcl with their hit counts (null
-// when the data plane is not connected): what `vpcctl get KIND NAME -o wide` shows.
+// The rules of one object with their hit counts (null when the data plane is
+// not connected): what `vpcctl get KIND NAME -o wide` shows. Every kind that
+// registers a rule listing has one.
 Result<json> rule_listing(const CompiledConfig& c, const std::string& kind, const std::string& name, const json& hits) {
   std::map<uint32_t, uint64_t> hit_of;
   if (hits.is_array()) {
@@ -63,42 +64,17 @@ Result<json> rule_listing(const CompiledConfig& c, const std::string& kind, cons
     auto it = hit_of.find(id);
     return it == hit_of.end() ? 0 : it->second;
   };
-  json rules = json::array();
-  if (kind == "SecurityGroup") {
-    std::map<uint32_t, std::string> group_names;
-    for (const auto& g : c.security_groups) group_names[g.id] = g.name;
-    for (const auto& g : c.security_groups) {
-      if (g.name != name) continue;
-      for (int dir = 0; dir < 2; ++dir) {
-        for (const auto& r : dir == 0 ? g.ingress : g.egress) {
-          std::string remote;
-          if (r.peer_group_id != 0) {
-            remote = "sg:" + group_names[r.peer_group_id];
-          } else {
-            for (const auto& p : r.remotes) remote += (remote.empty() ? "" : ",") + p.to_string();
-          }
-          rules.push_back({{"direction", dir == 0 ? "ingress" : "egress"}, {"match", match_text(r.match)},
-                           {"remote", remote}, {"description", r.description}, {"id", r.id}, {"hits", hit(r.id)}});
-        }
-      }
-      return json{{"kind", kind}, {"name", name}, {"rules", rules}};
+  const KindInfo* info = kind_registry().find(kind);
+  if (!info || !info->list_rules) {
+    std::string listed;
+    for (const KindInfo* k : kind_registry().ordered()) {
+      if (k->list_rules) listed += (listed.empty() ? "" : " and ") + k->name;
     }
-  } else if (kind == "NetworkAcl") {
-    for (const auto& n : c.network_acls) {
-      if (n.name != name) continue;
-      for (int dir = 0; dir < 2; ++dir) {
-        for (const auto& r : dir == 0 ? n.inbound : n.outbound) {
-          rules.push_back({{"direction", dir == 0 ? "inbound" : "outbound"}, {"number", r.number},
-                           {"action", r.action == RuleAction::allow ? "allow" : "deny"}, {"match", match_text(r.match)},
-                           {"remote", r.cidr.to_string()}, {"id", r.id}, {"hits", hit(r.id)}});
-        }
-      }
-      return json{{"kind", kind}, {"name", name}, {"rules", rules}};
-    }
-  } else {
-    return bad_params("kind", "rules are listed for SecurityGroup and NetworkAcl, not " + kind);
+    return bad_params("kind", "rules are listed for " + listed + ", not " + kind);
   }
-  return make_error(ErrorCode::not_found, kind + " '" + name + "' does not exist");
+  auto rules = info->list_rules(c, name, hit);
+  if (!rules) return make_error(ErrorCode::not_found, kind + " '" + name + "' does not exist");
+  return json{{"kind", kind}, {"name", name}, {"rules", std::move(*rules)}};
 }
 
 // Logs the outcome of a state-changing call, so the daemon's log is an audit trail.

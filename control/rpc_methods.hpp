@@ -5,7 +5,7 @@
 
 #include "control/dataplane_link.hpp"
 #include "control/policy_service.hpp"
-#include "policies/jsonrpc.hpp"
+#include "policies/rpc/jsonrpc.hpp"
 
 namespace vpcnet::control {
 

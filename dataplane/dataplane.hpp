@@ -20,7 +20,7 @@
 #include "dataplane/ports.hpp"
 #include "dataplane/worker.hpp"
 #include "policies/compiled_config.hpp"
-#include "policies/jsonrpc.hpp"
+#include "policies/rpc/jsonrpc.hpp"
 #include "policies/result.hpp"
 
 namespace vpcnet::dp {

@@ -5,13 +5,15 @@
 
 #include <fmt/format.h>
 
-#include "policies/rule_text.hpp"
+#include "policies/filter/compiled.hpp"
+#include "policies/filter/rule_text.hpp"
+#include "policies/vpc/compiled.hpp"
 
 namespace vpcnet::dp {
 namespace {
 
 // Port range a rule's match covers in the classifier's port field.
-void port_range(const RuleMatch& m, acl::RuleSpec& r) {
+void port_range(const filter::RuleMatch& m, acl::RuleSpec& r) {
   r.port_lo = 0;
   r.port_hi = 65535;
   if (m.protocol == 6 || m.protocol == 17) {
@@ -34,10 +36,12 @@ std::string join_prefixes(const std::vector<Prefix>& v) {
 
 Result<std::unique_ptr<FilterTables>> FilterTables::build(const CompiledConfig& config, RuleHits& hits) {
   std::unique_ptr<FilterTables> t(new FilterTables());
-  std::unordered_map<uint32_t, const CompiledSecurityGroup*> groups;
-  for (const auto& g : config.security_groups) groups.emplace(g.id, &g);
+  const auto& vpcs = config.section<vpc::VpcSection>();
+  const auto& filters = config.section<filter::FilterSection>();
+  std::unordered_map<uint32_t, const filter::CompiledSecurityGroup*> groups;
+  for (const auto& g : filters.security_groups) groups.emplace(g.id, &g);
 
-  auto add_rule = [&](uint32_t id, RuleAction action, std::string owner, std::string text) {
+  auto add_rule = [&](uint32_t id, filter::RuleAction action, std::string owner, std::string text) {
     t->rules_.push_back({id, hits.slot_for(id), action, std::move(owner), std::move(text)});
     return static_cast<uint32_t>(t->rules_.size());  // classifier result = index + 1
   };
@@ -46,14 +50,15 @@ Result<std::unique_ptr<FilterTables>> FilterTables::build(const CompiledConfig& 
   std::vector<acl::RuleSpec> ingress, egress;
   std::map<std::vector<uint32_t>, uint32_t> scope_of_set;
   std::map<uint32_t, uint32_t> result_of_rule;  // rule id -> classifier result
-  for (const auto& iface : config.interfaces) {
-    auto [it, inserted] = scope_of_set.emplace(iface.security_group_ids, static_cast<uint32_t>(scope_of_set.size() + 1));
+  for (const auto& iface : vpcs.interfaces) {
+    const auto& group_ids = filters.groups_of(iface.id);
+    auto [it, inserted] = scope_of_set.emplace(group_ids, static_cast<uint32_t>(scope_of_set.size() + 1));
     t->iface_scope_.push_back(it->second);
     if (!inserted) continue;
     const uint32_t scope = it->second;
     std::string names;
-    std::vector<const CompiledSecurityGroup*> members;
-    for (uint32_t gid : iface.security_group_ids) {
+    std::vector<const filter::CompiledSecurityGroup*> members;
+    for (uint32_t gid : group_ids) {
       auto g = groups.find(gid);
       if (g == groups.end())
         return make_error(ErrorCode::invalid_params,
@@ -73,9 +78,9 @@ Result<std::unique_ptr<FilterTables>> FilterTables::build(const CompiledConfig& 
           --priority;
           auto res = result_of_rule.find(rule.id);
           if (res == result_of_rule.end()) {
-            std::string text = fmt::format("{} {} {} {}", dir == 0 ? "ingress" : "egress", match_text(rule.match),
+            std::string text = fmt::format("{} {} {} {}", dir == 0 ? "ingress" : "egress", filter::match_text(rule.match),
                                            dir == 0 ? "from" : "to", join_prefixes(rule.remotes));
-            res = result_of_rule.emplace(rule.id, add_rule(rule.id, RuleAction::allow, "SecurityGroup/" + g->name, text)).first;
+            res = result_of_rule.emplace(rule.id, add_rule(rule.id, filter::RuleAction::allow, "SecurityGroup/" + g->name, text)).first;
           }
           for (const auto& remote : rule.remotes) {
             acl::RuleSpec r;
@@ -94,16 +99,16 @@ Result<std::unique_ptr<FilterTables>> FilterTables::build(const CompiledConfig& 
 
   // Network ACLs: scope = subnet position + 1; lower rule number = higher priority.
   std::unordered_map<uint32_t, uint32_t> subnet_pos;
-  for (size_t i = 0; i < config.subnets.size(); ++i) subnet_pos[config.subnets[i].id] = static_cast<uint32_t>(i);
-  t->subnet_scope_.assign(config.subnets.size(), 0);
-  t->nacl_names_.assign(config.subnets.size(), std::string());
+  for (size_t i = 0; i < vpcs.subnets.size(); ++i) subnet_pos[vpcs.subnets[i].id] = static_cast<uint32_t>(i);
+  t->subnet_scope_.assign(vpcs.subnets.size(), 0);
+  t->nacl_names_.assign(vpcs.subnets.size(), std::string());
   std::vector<acl::RuleSpec> inbound, outbound;
-  for (const auto& nacl : config.network_acls) {
+  for (const auto& nacl : filters.network_acls) {
     std::vector<uint32_t> results[2];
     for (int dir = 0; dir < 2; ++dir) {
       for (const auto& rule : dir == 0 ? nacl.inbound : nacl.outbound) {
         std::string text = fmt::format("{} #{} {} {} {} {}", dir == 0 ? "inbound" : "outbound", rule.number,
-                                       rule.action == RuleAction::allow ? "allow" : "deny", match_text(rule.match),
+                                       rule.action == filter::RuleAction::allow ? "allow" : "deny", filter::match_text(rule.match),
                                        dir == 0 ? "from" : "to", rule.cidr.to_string());
         results[dir].push_back(add_rule(rule.id, rule.action, "NetworkAcl/" + nacl.name, text));
       }

@@ -1,6 +1,6 @@
 // The compiled filters of one generation: security groups (stateful, per
 // Interface) and network ACLs (stateless, per Subnet) as four classifiers
-// (policies/acl), plus what a classifier result means (which rule of which
+// (policies/filter/acl), plus what a classifier result means (which rule of which
 // object). Interfaces with the same list of security groups share one scope,
 // so the rules of a group set are in the classifier once, however many
 // interfaces use it. Built off the hot path with the rest of the generation.
@@ -12,8 +12,9 @@
 #include <vector>
 
 #include "dataplane/rule_hits.hpp"
-#include "policies/acl/classifier.hpp"
+#include "policies/filter/acl/classifier.hpp"
 #include "policies/compiled_config.hpp"
+#include "policies/filter/model.hpp"
 #include "policies/result.hpp"
 
 namespace vpcnet::dp {
@@ -21,7 +22,7 @@ namespace vpcnet::dp {
 struct RuleInfo {
   uint32_t id;          // stable rule id (hit counters, flow records)
   uint32_t hit_slot;    // in RuleHits
-  RuleAction action;
+  filter::RuleAction action;
   std::string owner;    // "SecurityGroup/web" or "NetworkAcl/web-acl"
   std::string text;     // "ingress tcp 443 from 0.0.0.0/0", "inbound #100 deny all from ..."
 };

@@ -9,7 +9,7 @@
 #include <rte_mbuf.h>
 
 #include "dataplane/dataplane.hpp"
-#include "policies/rule_text.hpp"
+#include "policies/protocol.hpp"
 
 namespace vpcnet::dp {
 namespace {

@@ -8,6 +8,8 @@
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 
+#include "policies/vpc/compiled.hpp"
+
 namespace vpcnet::dp {
 namespace {
 
@@ -53,12 +55,13 @@ Result<std::unique_ptr<Generation>> Generation::build(
   g->number_ = config.generation;
   g->iface_by_port_.fill(no_index);
 
+  const auto& vpcs = config.section<vpc::VpcSection>();
   std::unordered_map<uint32_t, uint32_t> vpc_index, subnet_index;
-  for (const auto& v : config.vpcs) {
+  for (const auto& v : vpcs.vpcs) {
     vpc_index[v.id] = static_cast<uint32_t>(g->vpcs_.size());
     g->vpcs_.push_back({v.id, v.name, v.cidrs, to_ether(v.router_mac)});
   }
-  for (const auto& s : config.subnets) {
+  for (const auto& s : vpcs.subnets) {
     auto vpc = vpc_index.find(s.vpc_id);
     if (vpc == vpc_index.end())
       return make_error(ErrorCode::invalid_params, fmt::format("subnet {} names unknown vpc id {}", s.name, s.vpc_id));
@@ -70,8 +73,8 @@ Result<std::unique_ptr<Generation>> Generation::build(
   static std::atomic<uint64_t> table_serial{0};
   std::string table_name = fmt::format("ep{}", table_serial++);
   size_t entries = 0;
-  for (const auto& s : config.subnets) entries += s.gateways.size();
-  for (const auto& i : config.interfaces) entries += i.ips.size();
+  for (const auto& s : vpcs.subnets) entries += s.gateways.size();
+  for (const auto& i : vpcs.interfaces) entries += i.ips.size();
   rte_hash_parameters params{};
   params.name = table_name.c_str();
   params.entries = static_cast<uint32_t>(std::max<size_t>(64, entries * 2));
@@ -91,13 +94,13 @@ Result<std::unique_ptr<Generation>> Generation::build(
     return Ok{};
   };
 
-  for (const auto& s : config.subnets) {
+  for (const auto& s : vpcs.subnets) {
     uint32_t si = subnet_index[s.id];
     for (const auto& gw : s.gateways) {
       if (auto st = add_endpoint(s.vpc_id, gw, {Endpoint::Kind::gateway, si}); !st) return st.error();
     }
   }
-  for (const auto& i : config.interfaces) {
+  for (const auto& i : vpcs.interfaces) {
     auto sub = subnet_index.find(i.subnet_id);
     if (sub == subnet_index.end())
       return make_error(ErrorCode::invalid_params, fmt::format("interface {} names unknown subnet id {}", i.name, i.subnet_id));

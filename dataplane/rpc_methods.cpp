@@ -8,6 +8,7 @@
 
 #include "dataplane/dataplane.hpp"
 #include "dataplane/trace_frame.hpp"
+#include "policies/protocol.hpp"
 
 namespace vpcnet::dp {
 namespace {
@@ -30,14 +31,11 @@ Result<std::vector<uint8_t>> from_hex(const std::string& hex) {
   return out;
 }
 
-Result<int> protocol_number(const nlohmann::json& v) {
+Result<int> protocol_param(const nlohmann::json& v) {
   if (v.is_number_integer() && v.get<int>() >= 0 && v.get<int>() <= 255) return v.get<int>();
   if (v.is_string()) {
-    const std::string s = v.get<std::string>();
-    if (s == "tcp") return IPPROTO_TCP;
-    if (s == "udp") return IPPROTO_UDP;
-    if (s == "icmp") return IPPROTO_ICMP;
-    if (s == "icmpv6") return IPPROTO_ICMPV6;
+    // A protocol of a packet: a name or number, not "all".
+    if (auto n = protocol_number(v.get<std::string>()); n && *n != protocol_all) return *n;
   }
   return make_error(ErrorCode::invalid_params, "protocol: expected tcp, udp, icmp, icmpv6 or a number 0-255");
 }
@@ -109,7 +107,7 @@ void Dataplane::register_rpc_methods(jsonrpc::Dispatcher& dispatcher) {
           req.from = *from;
         }
         if (params.contains("protocol")) {
-          auto p = protocol_number(params["protocol"]);
+          auto p = protocol_param(params["protocol"]);
           if (!p) return p.error();
           req.protocol = *p;
         } else {

@@ -1,95 +1,48 @@
 // The compiled configuration: what vpc-controld pushes to vpc-dataplane as one
-// generation (`config.apply`). Flat tables keyed by stable ids; the data plane
-// builds its lookup structures from it off the hot path. Both sides link this
-// file, so the format is defined once.
+// generation (`config.apply`). The spine part is the generation number; each
+// capability has one section of flat tables keyed by stable ids
+// (config.section<T>(), a missing one reads as empty). The data plane builds
+// its lookup structures from it off the hot path. Both sides link this file,
+// so the format is defined once:
+//   {"generation": N, "<capability>": {...}, ...}
+// each section written and read by its capability's registered kinds.
 #pragma once
 
 #include <cstdint>
-#include <string>
-#include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "policies/ip.hpp"
 #include "policies/model.hpp"
 #include "policies/result.hpp"
+#include "policies/sections.hpp"
 
 namespace vpcnet {
 
-struct CompiledVpc {
-  uint32_t id = 0;
-  std::string name;
-  std::vector<Prefix> cidrs;
-  MacAddr router_mac;
-};
-
-struct CompiledSubnet {
-  uint32_t id = 0;
-  std::string name;
-  uint32_t vpc_id = 0;
-  std::vector<Prefix> cidrs;
-  std::vector<IpAddr> gateways;  // first address of each CIDR, answered by the data plane
-};
-
-struct CompiledInterface {
-  uint32_t id = 0;
-  std::string name;
-  std::string port;  // data-plane port name
-  uint32_t vpc_id = 0;
-  uint32_t subnet_id = 0;
-  MacAddr mac;
-  std::vector<IpAddr> ips;
-  std::vector<uint32_t> security_group_ids;  // never empty (the VPC's default group at least)
-};
-
-// A security-group rule with its peer group resolved: `remotes` holds the
-// CIDR, or the current addresses (/32, /128) of every member of the peer
-// group (empty when it has none: the rule then matches nothing).
-struct CompiledSgRule {
-  uint32_t id = 0;
-  RuleMatch match;
-  std::vector<Prefix> remotes;
-  uint32_t peer_group_id = 0;  // 0 when the rule names a CIDR
-  std::string description;
-};
-
-struct CompiledSecurityGroup {
-  uint32_t id = 0;
-  std::string name;
-  uint32_t vpc_id = 0;
-  std::vector<CompiledSgRule> ingress;
-  std::vector<CompiledSgRule> egress;
-};
-
-struct CompiledAclRule {
-  uint32_t id = 0;
-  uint16_t number = 0;
-  RuleAction action = RuleAction::deny;
-  RuleMatch match;
-  Prefix cidr;
-};
-
-struct CompiledNetworkAcl {
-  uint32_t id = 0;
-  std::string name;
-  std::vector<uint32_t> subnet_ids;
-  std::vector<CompiledAclRule> inbound;   // ascending number
-  std::vector<CompiledAclRule> outbound;  // ascending number
-};
-
-struct CompiledConfig {
+class CompiledConfig {
+ public:
   uint64_t generation = 0;
-  std::vector<CompiledVpc> vpcs;
-  std::vector<CompiledSubnet> subnets;
-  std::vector<CompiledInterface> interfaces;
-  std::vector<CompiledSecurityGroup> security_groups;
-  std::vector<CompiledNetworkAcl> network_acls;
+
+  template <typename T>
+  const T& section() const {
+    return sections_.get<T>();
+  }
+  template <typename T>
+  T& mutable_section() {
+    return sections_.get_mutable<T>();
+  }
+
+ private:
+  Sections sections_;
 };
 
+// Every registered kind compiles its part, in the registry's order.
 CompiledConfig compile(const Model& model, uint64_t generation);
 
 nlohmann::json to_json(const CompiledConfig& config);
 // Checks everything it reads: a config from the wire is untrusted input.
+// Every section of this build must be present (a config of a build without
+// one of its capabilities is refused, not read as "that capability has
+// nothing"), and no other.
 Result<CompiledConfig> compiled_config_from_json(const nlohmann::json& j);
 
 }  // namespace vpcnet

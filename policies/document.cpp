@@ -8,6 +8,8 @@
 
 #include <yaml-cpp/eventhandler.h>
 
+#include "policies/kind_registry.hpp"
+
 namespace vpcnet {
 
 namespace {
@@ -97,7 +99,7 @@ bool valid_object_name(std::string_view name) {
 
 const std::vector<std::string>& known_kinds() {
   // Referenced kinds first: the order of validation and of the persisted state.
-  static const std::vector<std::string> kinds = {"Vpc", "Subnet", "SecurityGroup", "Interface", "NetworkAcl"};
+  static const std::vector<std::string> kinds = kind_registry().kinds();
   return kinds;
 }
 

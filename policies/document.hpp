@@ -51,8 +51,9 @@ class DesiredState {
   std::map<Key, Document> docs_;
 };
 
-// Kinds known to this build (for "unknown kind" errors and `vpcctl get`).
-// Names are matched case-insensitively on input and stored in this spelling.
+// Kinds known to this build (for "unknown kind" errors and `vpcctl get`), in
+// the kind registry's decode order. Names are matched case-insensitively on
+// input and stored in this spelling.
 const std::vector<std::string>& known_kinds();
 std::optional<std::string> canonical_kind(std::string_view kind);
 

@@ -84,7 +84,7 @@ class NetworkAclStage final : public Stage {
       if (ctx.trace) ctx.trace->note(fmt::format("{}: no rule matched: implicit deny", dir == 0 ? "outbound" : "inbound"));
     } else {
       const RuleInfo& rule = ft.rule(result);
-      allowed = rule.action == RuleAction::allow;
+      allowed = rule.action == filter::RuleAction::allow;
       if (ctx.trace) ctx.trace->note(fmt::format("{} rule {} ({}) decided: {}", rule.owner, rule.text, rule.id, allowed ? "allow" : "deny"));
       else ctx.rule_hits.hit(rule.hit_slot);
     }

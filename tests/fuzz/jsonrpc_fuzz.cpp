@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "policies/jsonrpc.hpp"
+#include "policies/rpc/jsonrpc.hpp"
 
 using vpcnet::jsonrpc::json;
 

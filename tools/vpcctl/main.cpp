@@ -21,7 +21,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "policies/document.hpp"
-#include "policies/jsonrpc.hpp"
+#include "policies/rpc/jsonrpc.hpp"
 #include "policies/policy_files.hpp"
 #include "tools/vpcctl/output.hpp"
 

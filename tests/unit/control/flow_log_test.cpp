@@ -14,6 +14,7 @@
 
 #include "control/dataplane_link.hpp"
 #include "control/flow_log.hpp"
+#include "policies/vpc/compiled.hpp"
 
 namespace vpcnet {
 namespace {
@@ -35,31 +36,32 @@ constexpr uint8_t FIN = 1, SYN = 2, RST = 4, ACK = 16;
 
 // VPC prod (123) with subnets web (222) and db (444), interfaces web1 (111) and db1 (333).
 CompiledConfig names() {
-  CompiledConfig c;
-  c.generation = 7;
-  CompiledVpc v;
+  CompiledConfig config;
+  config.generation = 7;
+  auto& c = config.mutable_section<vpc::VpcSection>();
+  vpc::CompiledVpc v;
   v.id = 123;
   v.name = "prod";
   c.vpcs.push_back(v);
-  CompiledSubnet web;
+  vpc::CompiledSubnet web;
   web.id = 222;
   web.name = "web";
   web.vpc_id = 123;
-  CompiledSubnet db = web;
+  vpc::CompiledSubnet db = web;
   db.id = 444;
   db.name = "db";
   c.subnets = {web, db};
-  CompiledInterface web1;
+  vpc::CompiledInterface web1;
   web1.id = 111;
   web1.name = "web1";
   web1.vpc_id = 123;
   web1.subnet_id = 222;
-  CompiledInterface db1 = web1;
+  vpc::CompiledInterface db1 = web1;
   db1.id = 333;
   db1.name = "db1";
   db1.subnet_id = 444;
   c.interfaces = {web1, db1};
-  return c;
+  return config;
 }
 
 // The contract's example record, TCP web1:40000 -> db1:443.

@@ -13,7 +13,7 @@
 
 #include <boost/asio.hpp>
 
-#include "policies/jsonrpc.hpp"
+#include "policies/rpc/jsonrpc.hpp"
 
 namespace vpcnet::testing {
 

@@ -22,6 +22,8 @@
 #include "dataplane/pipeline.hpp"
 #include "dataplane/ports.hpp"
 #include "dataplane/stages/stages.hpp"
+#include "policies/filter/compiled.hpp"
+#include "policies/vpc/compiled.hpp"
 #include "tests/unit/dataplane/frames.hpp"
 
 namespace vpcnet::dp {
@@ -39,12 +41,12 @@ const Mac db1_mac{0x02, 0, 0, 0, 0x02, 0x0a};
 const Ip4 web1_ip = ip4(10, 0, 1, 10), db1_ip = ip4(10, 0, 2, 10), web_gw = ip4(10, 0, 1, 1);
 
 // A security group that allows everything both ways (these tests are about routing).
-CompiledSecurityGroup allow_all_group(uint32_t id, const char* name, uint32_t vpc) {
-  CompiledSecurityGroup g;
+filter::CompiledSecurityGroup allow_all_group(uint32_t id, const char* name, uint32_t vpc) {
+  filter::CompiledSecurityGroup g;
   g.id = id;
   g.name = name;
   g.vpc_id = vpc;
-  CompiledSgRule r;
+  filter::CompiledSgRule r;
   r.remotes = {prefix("0.0.0.0/0"), prefix("::/0")};
   r.id = id * 10 + 1;
   g.ingress.push_back(r);
@@ -56,19 +58,22 @@ CompiledSecurityGroup allow_all_group(uint32_t id, const char* name, uint32_t vp
 // VPC prod (id 1): subnets web 10.0.1.0/24 and db 10.0.2.0/24, web1 and db1.
 // VPC other (id 2): the same 10.0.1.0/24 again with other1 at 10.0.1.10.
 CompiledConfig make_config(uint64_t generation) {
-  CompiledConfig c;
-  c.security_groups.push_back(allow_all_group(1001, "prod-default", 1));
-  c.security_groups.push_back(allow_all_group(2001, "other-default", 2));
-  c.generation = generation;
+  CompiledConfig config;
+  auto& f = config.mutable_section<filter::FilterSection>();
+  f.security_groups.push_back(allow_all_group(1001, "prod-default", 1));
+  f.security_groups.push_back(allow_all_group(2001, "other-default", 2));
+  f.interfaces = {{101, {1001}}, {102, {1001}}, {201, {2001}}};
+  config.generation = generation;
+  auto& c = config.mutable_section<vpc::VpcSection>();
   c.vpcs.push_back({1, "prod", {prefix("10.0.0.0/16")}, mac("02:76:70:63:00:01")});
   c.vpcs.push_back({2, "other", {prefix("10.0.0.0/16")}, mac("02:76:70:63:00:02")});
   c.subnets.push_back({11, "web", 1, {prefix("10.0.1.0/24")}, {ip("10.0.1.1")}});
   c.subnets.push_back({12, "db", 1, {prefix("10.0.2.0/24")}, {ip("10.0.2.1")}});
   c.subnets.push_back({21, "other-web", 2, {prefix("10.0.1.0/24")}, {ip("10.0.1.1")}});
-  c.interfaces.push_back({101, "web1", "web1", 1, 11, mac("02:00:00:00:01:0a"), {ip("10.0.1.10")}, {1001}});
-  c.interfaces.push_back({102, "db1", "db1", 1, 12, mac("02:00:00:00:02:0a"), {ip("10.0.2.10")}, {1001}});
-  c.interfaces.push_back({201, "other1", "other1", 2, 21, mac("02:00:00:00:03:0a"), {ip("10.0.1.10")}, {2001}});
-  return c;
+  c.interfaces.push_back({101, "web1", "web1", 1, 11, mac("02:00:00:00:01:0a"), {ip("10.0.1.10")}});
+  c.interfaces.push_back({102, "db1", "db1", 1, 12, mac("02:00:00:00:02:0a"), {ip("10.0.2.10")}});
+  c.interfaces.push_back({201, "other1", "other1", 2, 21, mac("02:00:00:00:03:0a"), {ip("10.0.1.10")}});
+  return config;
 }
 
 const std::unordered_map<std::string, uint16_t> two_ports{{"web1", 0}, {"db1", 1}};
@@ -189,7 +194,7 @@ TEST(Generation, ResolveNeighbor) {
 
 TEST(Generation, TwoInterfacesOnOnePortIsAnError) {
   CompiledConfig c = make_config(1);
-  c.interfaces[1].port = "web1";
+  c.mutable_section<vpc::VpcSection>().interfaces[1].port = "web1";
   auto g = Generation::build(c, two_ports, test_rule_hits());
   ASSERT_FALSE(g);
   EXPECT_NE(g.error().message.find("web1"), std::string::npos) << g.error().message;
@@ -197,10 +202,10 @@ TEST(Generation, TwoInterfacesOnOnePortIsAnError) {
 
 TEST(Generation, UnknownSubnetOrVpcIsAnError) {
   CompiledConfig c = make_config(1);
-  c.interfaces[0].subnet_id = 999;
+  c.mutable_section<vpc::VpcSection>().interfaces[0].subnet_id = 999;
   EXPECT_FALSE(Generation::build(c, two_ports, test_rule_hits()));
   CompiledConfig d = make_config(1);
-  d.subnets[0].vpc_id = 999;
+  d.mutable_section<vpc::VpcSection>().subnets[0].vpc_id = 999;
   EXPECT_FALSE(Generation::build(d, two_ports, test_rule_hits()));
 }
 

@@ -1,4 +1,5 @@
 #include "policies/model.hpp"
+#include "policies/vpc/model.hpp"
 
 #include <fstream>
 #include <sstream>
@@ -7,6 +8,11 @@
 
 namespace vpcnet {
 namespace {
+
+using namespace vpcnet::vpc;
+
+// The capabilities' parts of a model.
+const vpc::VpcModel& V(const Model& m) { return m.section<vpc::VpcModel>(); }
 
 const char* kBase = R"(kind: Vpc
 name: prod
@@ -58,17 +64,17 @@ TEST(BuildModel, ExamplePolicy) {
   ASSERT_FALSE(text.empty());
   auto m = build(text);
   ASSERT_TRUE(m) << m.error().to_string();
-  ASSERT_EQ(m->vpcs.size(), 1u);
-  ASSERT_EQ(m->subnets.size(), 2u);
-  ASSERT_EQ(m->interfaces.size(), 2u);
-  const Vpc& prod = m->vpcs.at("prod");
+  ASSERT_EQ(V(*m).vpcs.size(), 1u);
+  ASSERT_EQ(V(*m).subnets.size(), 2u);
+  ASSERT_EQ(V(*m).interfaces.size(), 2u);
+  const Vpc& prod = V(*m).vpcs.at("prod");
   EXPECT_EQ(prod.id, stable_id("Vpc", "prod"));
   ASSERT_EQ(prod.cidrs.size(), 2u);
   EXPECT_EQ(prod.cidrs[1].to_string(), "fd00:10::/48");
   EXPECT_EQ(prod.router_mac.to_string(), "02:76:70:63:00:01");
-  EXPECT_EQ(m->subnets.at("db").vpc, "prod");
-  EXPECT_EQ(m->subnets.at("db").cidrs[1].to_string(), "fd00:10:0:2::/64");
-  const Interface& web1 = m->interfaces.at("web1");
+  EXPECT_EQ(V(*m).subnets.at("db").vpc, "prod");
+  EXPECT_EQ(V(*m).subnets.at("db").cidrs[1].to_string(), "fd00:10:0:2::/64");
+  const Interface& web1 = V(*m).interfaces.at("web1");
   EXPECT_EQ(web1.port, "web1");
   EXPECT_EQ(web1.subnet, "web");
   EXPECT_EQ(web1.id, stable_id("Interface", "web1"));
@@ -80,7 +86,7 @@ TEST(BuildModel, ExamplePolicy) {
 TEST(BuildModel, DefaultsAndEmptyState) {
   auto m = build("kind: Vpc\nname: a\nspec: {cidrs: [10.0.0.0/8]}\n");
   ASSERT_TRUE(m) << m.error().to_string();
-  EXPECT_EQ(m->vpcs.at("a").router_mac.to_string(), "02:76:70:63:00:01");
+  EXPECT_EQ(V(*m).vpcs.at("a").router_mac.to_string(), "02:76:70:63:00:01");
   EXPECT_TRUE(build_model(DesiredState{}));
 }
 

@@ -2,7 +2,7 @@
 // <utility> first: Boost 1.74 asio/awaitable.hpp uses std::exchange without it (GCC 12, C++20).
 #include <utility>
 
-#include "policies/jsonrpc.hpp"
+#include "policies/rpc/jsonrpc.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>

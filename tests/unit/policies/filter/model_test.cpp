@@ -1,6 +1,7 @@
 // SecurityGroup, NetworkAcl and Interface.securityGroups in the policy model:
 // decoding, defaults, rule ids and every validation error (file, line, field).
 #include "policies/model.hpp"
+#include "policies/filter/model.hpp"
 
 #include <algorithm>
 #include <unordered_map>
@@ -9,6 +10,11 @@
 
 namespace vpcnet {
 namespace {
+
+using namespace vpcnet::filter;
+
+// The capabilities' parts of a model.
+const filter::FilterModel& F(const Model& m) { return m.section<filter::FilterModel>(); }
 
 // Two VPCs; prod has subnets web (dual stack) and db, dev has dev-web; groups
 // admin (prod) and dev-sg (dev) exist already.
@@ -88,8 +94,8 @@ TEST(SecurityGroups, DefaultGroupOfEveryVpc) {
   EXPECT_EQ(default_security_group_name("prod"), "prod-default");
   for (const char* vpc : {"prod", "dev"}) {
     const std::string name = default_security_group_name(vpc);
-    ASSERT_TRUE(m->security_groups.count(name)) << name;
-    const SecurityGroup& g = m->security_groups.at(name);
+    ASSERT_TRUE(F(*m).security_groups.count(name)) << name;
+    const SecurityGroup& g = F(*m).security_groups.at(name);
     EXPECT_TRUE(g.is_default);
     EXPECT_EQ(g.name, name);
     EXPECT_EQ(g.vpc, vpc);
@@ -109,15 +115,15 @@ TEST(SecurityGroups, DefaultGroupOfEveryVpc) {
     EXPECT_EQ(g.egress[0].id, sg_rule_id(name, "egress", "-1/0-65535/-1/-1/0.0.0.0/0"));
     EXPECT_EQ(g.egress[1].id, sg_rule_id(name, "egress", "-1/0-65535/-1/-1/::/0"));
   }
-  EXPECT_FALSE(m->security_groups.at("admin").is_default);
-  EXPECT_EQ(m->security_groups.size(), 4u);  // admin, dev-sg and the two defaults
+  EXPECT_FALSE(F(*m).security_groups.at("admin").is_default);
+  EXPECT_EQ(F(*m).security_groups.size(), 4u);  // admin, dev-sg and the two defaults
 }
 
 TEST(SecurityGroups, EmptyStateHasNoGroups) {
   auto m = build_model(DesiredState{});
   ASSERT_TRUE(m);
-  EXPECT_TRUE(m->security_groups.empty());
-  EXPECT_TRUE(m->network_acls.empty());
+  EXPECT_TRUE(F(*m).security_groups.empty());
+  EXPECT_TRUE(F(*m).network_acls.empty());
 }
 
 TEST(SecurityGroups, FullSpec) {
@@ -152,7 +158,7 @@ TEST(SecurityGroups, FullSpec) {
       cidr: 10.0.0.0/8
 )"));
   ASSERT_TRUE(m) << m.error().to_string();
-  const SecurityGroup& g = m->security_groups.at("web");
+  const SecurityGroup& g = F(*m).security_groups.at("web");
   EXPECT_EQ(g.vpc, "prod");
   EXPECT_EQ(g.description, "web servers");
   EXPECT_FALSE(g.is_default);
@@ -184,7 +190,7 @@ TEST(SecurityGroups, EgressDefaults) {
   // No egress: allow all (v4 and v6); no ingress: nothing.
   auto m = build(sg("  vpc: prod\n"));
   ASSERT_TRUE(m) << m.error().to_string();
-  const SecurityGroup& g = m->security_groups.at("web");
+  const SecurityGroup& g = F(*m).security_groups.at("web");
   EXPECT_TRUE(g.ingress.empty());
   ASSERT_EQ(g.egress.size(), 2u);
   EXPECT_EQ(g.egress[0].match, RuleMatch{});
@@ -196,21 +202,21 @@ TEST(SecurityGroups, EgressDefaults) {
   // egress: [] is no egress at all; ingress: [] the same as none.
   auto none = build(sg("  vpc: prod\n  ingress: []\n  egress: []\n"));
   ASSERT_TRUE(none) << none.error().to_string();
-  EXPECT_TRUE(none->security_groups.at("web").ingress.empty());
-  EXPECT_TRUE(none->security_groups.at("web").egress.empty());
+  EXPECT_TRUE(F(*none).security_groups.at("web").ingress.empty());
+  EXPECT_TRUE(F(*none).security_groups.at("web").egress.empty());
 }
 
 TEST(SecurityGroups, UserDefinedDefaultGroupReplacesTheImplicitOne) {
   auto m = build(doc("SecurityGroup", "prod-default",
                      "  vpc: prod\n  description: mine\n  ingress:\n    - {protocol: tcp, ports: 22, cidr: 10.0.0.0/8}\n"));
   ASSERT_TRUE(m) << m.error().to_string();
-  const SecurityGroup& g = m->security_groups.at("prod-default");
+  const SecurityGroup& g = F(*m).security_groups.at("prod-default");
   EXPECT_TRUE(g.is_default);
   EXPECT_EQ(g.description, "mine");
   ASSERT_EQ(g.ingress.size(), 1u);
   EXPECT_EQ(g.ingress[0].match, (RuleMatch{6, 22, 22, -1, -1}));
   EXPECT_EQ(g.egress.size(), 2u);  // no egress given: allow all
-  EXPECT_EQ(m->security_groups.at("dev-default").ingress.size(), 1u);  // other VPCs keep theirs
+  EXPECT_EQ(F(*m).security_groups.at("dev-default").ingress.size(), 1u);  // other VPCs keep theirs
 }
 
 TEST(SecurityGroups, RuleIdsSurviveReorderingAndDescriptions) {
@@ -228,8 +234,8 @@ TEST(SecurityGroups, RuleIdsSurviveReorderingAndDescriptions) {
 )"));
   ASSERT_TRUE(a) << a.error().to_string();
   ASSERT_TRUE(b) << b.error().to_string();
-  const auto& ra = a->security_groups.at("web").ingress;
-  const auto& rb = b->security_groups.at("web").ingress;
+  const auto& ra = F(*a).security_groups.at("web").ingress;
+  const auto& rb = F(*b).security_groups.at("web").ingress;
   EXPECT_EQ(ra[0].id, rb[1].id);
   EXPECT_EQ(ra[1].id, rb[2].id);
   EXPECT_EQ(ra[2].id, rb[0].id);
@@ -237,17 +243,17 @@ TEST(SecurityGroups, RuleIdsSurviveReorderingAndDescriptions) {
   // The same rule in another direction or another group has another id.
   auto c = build(sg("  vpc: prod\n  egress:\n    - {protocol: tcp, ports: 443, cidr: 0.0.0.0/0}\n"));
   ASSERT_TRUE(c);
-  EXPECT_NE(c->security_groups.at("web").egress[0].id, ra[0].id);
+  EXPECT_NE(F(*c).security_groups.at("web").egress[0].id, ra[0].id);
   auto d = build(doc("SecurityGroup", "web2", "  vpc: prod\n  ingress:\n    - {protocol: tcp, ports: 443, cidr: 0.0.0.0/0}\n"));
   ASSERT_TRUE(d);
-  EXPECT_NE(d->security_groups.at("web2").ingress[0].id, ra[0].id);
+  EXPECT_NE(F(*d).security_groups.at("web2").ingress[0].id, ra[0].id);
 }
 
 TEST(Interfaces, WithoutSecurityGroupsAreInTheDefaultGroup) {
   for (const char* groups : {"", "  securityGroups: []\n"}) {
     auto m = build(iface(groups));
     ASSERT_TRUE(m) << m.error().to_string();
-    EXPECT_EQ(m->interfaces.at("web1").security_groups, std::vector<std::string>{"prod-default"}) << groups;
+    EXPECT_EQ(F(*m).interface_groups.at("web1"), std::vector<std::string>{"prod-default"}) << groups;
   }
 }
 
@@ -256,7 +262,7 @@ TEST(Interfaces, SecurityGroupsKeepTheirOrder) {
                  "kind: Interface\nname: web1\nspec:\n  port: web1\n  subnet: web\n  mac: 02:00:00:00:01:0a\n"
                  "  ips: [10.0.1.10]\n  securityGroups: [web, admin, prod-default]\n");
   ASSERT_TRUE(m) << m.error().to_string();
-  EXPECT_EQ(m->interfaces.at("web1").security_groups,
+  EXPECT_EQ(F(*m).interface_groups.at("web1"),
             (std::vector<std::string>{"web", "admin", "prod-default"}));
 }
 
@@ -271,7 +277,7 @@ TEST(Interfaces, SixteenGroupsAreFine) {
           "securityGroups: [" + list + "]}\n";
   auto m = build(text);
   ASSERT_TRUE(m) << m.error().to_string();
-  EXPECT_EQ(m->interfaces.at("i").security_groups.size(), 16u);
+  EXPECT_EQ(F(*m).interface_groups.at("i").size(), 16u);
 }
 
 TEST(NetworkAcls, RulesSortedByNumberWithStableIds) {
@@ -289,7 +295,7 @@ TEST(NetworkAcls, RulesSortedByNumberWithStableIds) {
     - {number: 100, action: allow, protocol: all, cidr: 0.0.0.0/0}
 )"));
   ASSERT_TRUE(m) << m.error().to_string();
-  const NetworkAcl& a = m->network_acls.at("web-acl");
+  const NetworkAcl& a = F(*m).network_acls.at("web-acl");
   EXPECT_EQ(a.id, stable_id("NetworkAcl", "web-acl"));
   EXPECT_EQ(a.subnets, (std::vector<std::string>{"web", "db"}));
   ASSERT_EQ(a.inbound.size(), 4u);
@@ -313,8 +319,8 @@ TEST(NetworkAcls, RulesSortedByNumberWithStableIds) {
 TEST(NetworkAcls, NoRulesIsValid) {
   auto m = build(acl("  subnets: [db]\n"));
   ASSERT_TRUE(m) << m.error().to_string();
-  EXPECT_TRUE(m->network_acls.at("web-acl").inbound.empty());
-  EXPECT_TRUE(m->network_acls.at("web-acl").outbound.empty());
+  EXPECT_TRUE(F(*m).network_acls.at("web-acl").inbound.empty());
+  EXPECT_TRUE(F(*m).network_acls.at("web-acl").outbound.empty());
   auto e = build(acl("  subnets: [db]\n  inbound: []\n  outbound: []\n"));
   ASSERT_TRUE(e) << e.error().to_string();
 }

@@ -1,23 +1,14 @@
-#include "policies/rule_text.hpp"
+#include "policies/filter/rule_text.hpp"
 
 #include <fmt/format.h>
 
-namespace vpcnet {
+#include "policies/protocol.hpp"
 
-std::string protocol_name(int protocol) {
-  switch (protocol) {
-    case -1: return "all";
-    case 1: return "icmp";
-    case 6: return "tcp";
-    case 17: return "udp";
-    case 58: return "icmpv6";
-    default: return std::to_string(protocol);
-  }
-}
+namespace vpcnet::filter {
 
 std::string match_text(const RuleMatch& m) {
   std::string s = protocol_name(m.protocol);
-  if (m.protocol == 6 || m.protocol == 17) {
+  if (m.protocol == protocol_tcp || m.protocol == protocol_udp) {
     if (m.port_lo == 0 && m.port_hi == 65535) return s;
     if (m.port_lo == m.port_hi) return fmt::format("{} {}", s, m.port_lo);
     return fmt::format("{} {}-{}", s, m.port_lo, m.port_hi);
@@ -29,4 +20,4 @@ std::string match_text(const RuleMatch& m) {
   return s;
 }
 
-}  // namespace vpcnet
+}  // namespace vpcnet::filter

@@ -1,4 +1,4 @@
-// Unit tests of the rte_acl classifier (policies/acl/classifier.hpp).
+// Unit tests of the rte_acl classifier (policies/filter/acl/classifier.hpp).
 // Own main(): EAL is initialised once, without hugepages or PCI, because
 // rte_acl allocates its contexts with rte_malloc.
 #include <unistd.h>
@@ -22,7 +22,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
-#include "policies/acl/classifier.hpp"
+#include "policies/filter/acl/classifier.hpp"
 
 namespace vpcnet::acl {
 namespace {

@@ -25,7 +25,7 @@
 // order (the run-time walks the input bytes most significant first). So an
 // address field's rule value is the big-endian interpretation of its 4 bytes
 // and the port range is plain host-order numbers; the tests pin this down.
-#include "policies/acl/classifier.hpp"
+#include "policies/filter/acl/classifier.hpp"
 
 #include <algorithm>
 #include <atomic>

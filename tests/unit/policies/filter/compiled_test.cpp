@@ -2,6 +2,9 @@
 // groups resolved to member addresses, defaults, sorting) and the JSON form
 // (round trip, and rejection of malformed input).
 #include "policies/compiled_config.hpp"
+#include "policies/vpc/compiled.hpp"
+#include "policies/filter/compiled.hpp"
+#include "policies/vpc/model.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -12,6 +15,13 @@
 
 namespace vpcnet {
 namespace {
+
+using namespace vpcnet::vpc;
+using namespace vpcnet::filter;
+
+// The capabilities' sections of a compiled config.
+const vpc::VpcSection& V(const CompiledConfig& c) { return c.section<vpc::VpcSection>(); }
+const filter::FilterSection& F(const CompiledConfig& c) { return c.section<filter::FilterSection>(); }
 
 using json = nlohmann::json;
 
@@ -47,7 +57,7 @@ std::vector<std::string> strings(const std::vector<Prefix>& v) {
 }
 
 const CompiledSecurityGroup& group(const CompiledConfig& c, const std::string& name) {
-  for (const auto& g : c.security_groups) {
+  for (const auto& g : F(c).security_groups) {
     if (g.name == name) return g;
   }
   ADD_FAILURE() << "no group " << name;
@@ -55,13 +65,13 @@ const CompiledSecurityGroup& group(const CompiledConfig& c, const std::string& n
   return none;
 }
 
-const CompiledInterface& interface(const CompiledConfig& c, const std::string& name) {
-  for (const auto& i : c.interfaces) {
-    if (i.name == name) return i;
+// The security group ids of an Interface, by its name.
+std::vector<uint32_t> groups_of(const CompiledConfig& c, const std::string& name) {
+  for (const auto& i : V(c).interfaces) {
+    if (i.name == name) return F(c).groups_of(i.id);
   }
   ADD_FAILURE() << "no interface " << name;
-  static CompiledInterface none;
-  return none;
+  return {};
 }
 
 uint32_t sg_id(const std::string& name) { return stable_id("SecurityGroup", name); }
@@ -69,16 +79,16 @@ uint32_t sg_id(const std::string& name) { return stable_id("SecurityGroup", name
 TEST(CompileFilters, Example) {
   auto c = compile(model_of(example_text()), 4);
   // every group, the implicit default included, sorted by name
-  ASSERT_EQ(c.security_groups.size(), 3u);
-  EXPECT_EQ(c.security_groups[0].name, "db");
-  EXPECT_EQ(c.security_groups[1].name, "prod-default");
-  EXPECT_EQ(c.security_groups[2].name, "web");
-  for (const auto& g : c.security_groups) {
+  ASSERT_EQ(F(c).security_groups.size(), 3u);
+  EXPECT_EQ(F(c).security_groups[0].name, "db");
+  EXPECT_EQ(F(c).security_groups[1].name, "prod-default");
+  EXPECT_EQ(F(c).security_groups[2].name, "web");
+  for (const auto& g : F(c).security_groups) {
     EXPECT_EQ(g.id, sg_id(g.name));
     EXPECT_EQ(g.vpc_id, stable_id("Vpc", "prod"));
   }
-  EXPECT_EQ(interface(c, "web1").security_group_ids, std::vector<uint32_t>{sg_id("web")});
-  EXPECT_EQ(interface(c, "db1").security_group_ids, std::vector<uint32_t>{sg_id("db")});
+  EXPECT_EQ(groups_of(c, "web1"), std::vector<uint32_t>{sg_id("web")});
+  EXPECT_EQ(groups_of(c, "db1"), std::vector<uint32_t>{sg_id("db")});
 
   const auto& web = group(c, "web");
   ASSERT_EQ(web.ingress.size(), 6u);
@@ -106,8 +116,8 @@ TEST(CompileFilters, Example) {
   EXPECT_EQ(def.ingress[0].peer_group_id, sg_id("prod-default"));
   EXPECT_TRUE(def.ingress[0].remotes.empty());
 
-  ASSERT_EQ(c.network_acls.size(), 1u);
-  const auto& acl = c.network_acls[0];
+  ASSERT_EQ(F(c).network_acls.size(), 1u);
+  const auto& acl = F(c).network_acls[0];
   EXPECT_EQ(acl.name, "db-acl");
   EXPECT_EQ(acl.id, stable_id("NetworkAcl", "db-acl"));
   EXPECT_EQ(acl.subnet_ids, std::vector<uint32_t>{stable_id("Subnet", "db")});
@@ -174,7 +184,7 @@ TEST(CompileFilters, PeerGroupsFollowMembership) {
             (std::vector<std::string>{"10.0.1.9/32", "10.0.1.10/32", "fd00:10:0:1::10/128"}));
   EXPECT_EQ(strings(group(two, "app").ingress[1].remotes), std::vector<std::string>{"10.0.1.9/32"});
   // its group ids are sorted by group name: admin before web
-  EXPECT_EQ(interface(two, "web2").security_group_ids, (std::vector<uint32_t>{sg_id("admin"), sg_id("web")}));
+  EXPECT_EQ(groups_of(two, "web2"), (std::vector<uint32_t>{sg_id("admin"), sg_id("web")}));
   // the rule ids do not change with membership
   EXPECT_EQ(group(one, "app").ingress[0].id, group(two, "app").ingress[0].id);
 
@@ -182,7 +192,7 @@ TEST(CompileFilters, PeerGroupsFollowMembership) {
   const std::string web1_default = iface("web1", "web", "02:00:00:00:01:0a", "10.0.1.10, 'fd00:10:0:1::10'", "");
   auto three = compile(model_of(peers_policy(web1_default + web2 + db1)), 3);
   EXPECT_EQ(strings(group(three, "app").ingress[0].remotes), std::vector<std::string>{"10.0.1.9/32"});
-  EXPECT_EQ(interface(three, "web1").security_group_ids, std::vector<uint32_t>{sg_id("prod-default")});
+  EXPECT_EQ(groups_of(three, "web1"), std::vector<uint32_t>{sg_id("prod-default")});
   EXPECT_EQ(strings(group(three, "prod-default").ingress[0].remotes),
             (std::vector<std::string>{"10.0.1.10/32", "fd00:10:0:1::10/128"}));
 }
@@ -196,7 +206,7 @@ TEST(CompileFilters, DefaultGroupMembersReachEachOther) {
   EXPECT_EQ(def.ingress[0].match, RuleMatch{});
   ASSERT_EQ(def.egress.size(), 2u);
   EXPECT_EQ(strings(def.egress[1].remotes), std::vector<std::string>{"::/0"});
-  for (const auto& i : c.interfaces) EXPECT_EQ(i.security_group_ids, std::vector<uint32_t>{sg_id("prod-default")});
+  for (const auto& i : F(c).interfaces) EXPECT_EQ(i.security_group_ids, std::vector<uint32_t>{sg_id("prod-default")});
 }
 
 TEST(CompileFilters, NetworkAclSortedByNumberAndSubnetName) {
@@ -214,8 +224,8 @@ spec:
     - {number: 4, action: deny, protocol: udp, ports: 53, cidr: "::/0"}
 )")),
                    1);
-  ASSERT_EQ(c.network_acls.size(), 1u);
-  const auto& a = c.network_acls[0];
+  ASSERT_EQ(F(c).network_acls.size(), 1u);
+  const auto& a = F(c).network_acls[0];
   EXPECT_EQ(a.subnet_ids, (std::vector<uint32_t>{stable_id("Subnet", "db"), stable_id("Subnet", "web")}));
   std::vector<int> in, out;
   for (const auto& r : a.inbound) in.push_back(r.number);
@@ -235,7 +245,7 @@ TEST(CompileFilters, IsDeterministic) {
 
 TEST(FilterJson, Shape) {
   json j = to_json(compile(model_of(example_text()), 2));
-  const json& db = j["security_groups"][0];
+  const json& db = j["filter"]["security_groups"][0];
   EXPECT_EQ(db["name"], "db");
   EXPECT_EQ(db["id"], sg_id("db"));
   EXPECT_EQ(db["vpc_id"], stable_id("Vpc", "prod"));
@@ -250,9 +260,9 @@ TEST(FilterJson, Shape) {
   EXPECT_EQ(rule["peer_group_id"], sg_id("web"));
   EXPECT_EQ(rule["description"], "PostgreSQL from the web servers");
   EXPECT_TRUE(rule["id"].is_number_unsigned());
-  EXPECT_EQ(j["security_groups"][1]["egress"][0]["protocol"], -1);
-  EXPECT_EQ(j["interfaces"][0]["security_group_ids"], json({sg_id("db")}));
-  const json& acl = j["network_acls"][0];
+  EXPECT_EQ(j["filter"]["security_groups"][1]["egress"][0]["protocol"], -1);
+  EXPECT_EQ(j["filter"]["interfaces"][0]["security_group_ids"], json({sg_id("db")}));
+  const json& acl = j["filter"]["network_acls"][0];
   EXPECT_EQ(acl["name"], "db-acl");
   EXPECT_EQ(acl["subnet_ids"], json({stable_id("Subnet", "db")}));
   EXPECT_EQ(acl["inbound"][0]["number"], 100);
@@ -306,14 +316,14 @@ TEST(FilterJson, RoundTrip) {
   auto back = compiled_config_from_json(json::parse(j.dump()));  // through text, as on the wire
   ASSERT_TRUE(back) << back.error().to_string();
   EXPECT_EQ(to_json(*back), j);
-  ASSERT_EQ(back->interfaces.size(), c.interfaces.size());
-  for (size_t i = 0; i < c.interfaces.size(); ++i) {
-    EXPECT_EQ(back->interfaces[i].security_group_ids, c.interfaces[i].security_group_ids);
+  ASSERT_EQ(V(*back).interfaces.size(), V(c).interfaces.size());
+  for (size_t i = 0; i < V(c).interfaces.size(); ++i) {
+    EXPECT_EQ(F(*back).interfaces[i].security_group_ids, F(c).interfaces[i].security_group_ids);
   }
-  ASSERT_EQ(back->security_groups.size(), c.security_groups.size());
-  for (size_t i = 0; i < c.security_groups.size(); ++i) {
-    const auto& a = c.security_groups[i];
-    const auto& b = back->security_groups[i];
+  ASSERT_EQ(F(*back).security_groups.size(), F(c).security_groups.size());
+  for (size_t i = 0; i < F(c).security_groups.size(); ++i) {
+    const auto& a = F(c).security_groups[i];
+    const auto& b = F(*back).security_groups[i];
     EXPECT_EQ(a.id, b.id);
     EXPECT_EQ(a.name, b.name);
     EXPECT_EQ(a.vpc_id, b.vpc_id);
@@ -322,9 +332,9 @@ TEST(FilterJson, RoundTrip) {
     for (size_t k = 0; k < a.ingress.size(); ++k) expect_same(a.ingress[k], b.ingress[k]);
     for (size_t k = 0; k < a.egress.size(); ++k) expect_same(a.egress[k], b.egress[k]);
   }
-  ASSERT_EQ(back->network_acls.size(), 1u);
-  const auto& a = c.network_acls[0];
-  const auto& b = back->network_acls[0];
+  ASSERT_EQ(F(*back).network_acls.size(), 1u);
+  const auto& a = F(c).network_acls[0];
+  const auto& b = F(*back).network_acls[0];
   EXPECT_EQ(a.id, b.id);
   EXPECT_EQ(a.name, b.name);
   EXPECT_EQ(a.subnet_ids, b.subnet_ids);
@@ -352,17 +362,17 @@ class FilterJsonRejects : public ::testing::TestWithParam<Mutation> {};
 // Positions in the rich config (sorted by name).
 // security_groups: 0 admin, 1 app, 2 misc, 3 prod-default, 4 web
 // interfaces: 0 db1, 1 web1, 2 x
-json& sg(json& j, int i) { return j["security_groups"][i]; }
-json& app_rule(json& j, int k) { return j["security_groups"][1]["ingress"][k]; }
-json& misc_rule(json& j, int k) { return j["security_groups"][2]["ingress"][k]; }
-json& acl(json& j) { return j["network_acls"][0]; }
-json& acl_in(json& j, int k) { return j["network_acls"][0]["inbound"][k]; }
+json& sg(json& j, int i) { return j["filter"]["security_groups"][i]; }
+json& app_rule(json& j, int k) { return j["filter"]["security_groups"][1]["ingress"][k]; }
+json& misc_rule(json& j, int k) { return j["filter"]["security_groups"][2]["ingress"][k]; }
+json& acl(json& j) { return j["filter"]["network_acls"][0]; }
+json& acl_in(json& j, int k) { return j["filter"]["network_acls"][0]["inbound"][k]; }
 
 TEST_P(FilterJsonRejects, WithPathInMessage) {
   json j = to_json(compile(model_of(rich_policy()), 1));
   ASSERT_EQ(sg(j, 1)["name"], "app");
   ASSERT_EQ(sg(j, 2)["name"], "misc");
-  ASSERT_EQ(j["interfaces"][1]["name"], "web1");
+  ASSERT_EQ(j["vpc"]["interfaces"][1]["name"], "web1");
   ASSERT_TRUE(compiled_config_from_json(j));
   GetParam().mutate(j);
   Result<CompiledConfig> r = make_error(ErrorCode::internal_error, "not run");
@@ -375,13 +385,15 @@ TEST_P(FilterJsonRejects, WithPathInMessage) {
 INSTANTIATE_TEST_SUITE_P(
     SecurityGroups, FilterJsonRejects,
     ::testing::Values(
-        Mutation{"missing security_groups", [](json& j) { j.erase("security_groups"); }, "security_groups: missing"},
-        Mutation{"security_groups object", [](json& j) { j["security_groups"] = json::object(); },
+        Mutation{"missing security_groups", [](json& j) { j["filter"].erase("security_groups"); }, "security_groups: missing"},
+        Mutation{"security_groups object", [](json& j) { j["filter"]["security_groups"] = json::object(); },
                  "security_groups: expected an array"},
         Mutation{"group not object", [](json& j) { sg(j, 0) = "admin"; }, "security_groups[0]: expected an object"},
         Mutation{"group id zero", [](json& j) { sg(j, 0)["id"] = 0; }, "security_groups[0].id: expected an id"},
-        Mutation{"group id clashes with subnet", [](json& j) { sg(j, 0)["id"] = j["subnets"][0]["id"]; },
-                 "security_groups[0].id: id"},
+        // Groups are read before subnets (SecurityGroup < Subnet by name): the
+        // subnet's id is the one reported.
+        Mutation{"group id clashes with subnet", [](json& j) { j["vpc"]["subnets"][0]["id"] = sg(j, 0)["id"]; },
+                 "vpc.subnets[0].id: id"},
         Mutation{"group name missing", [](json& j) { sg(j, 0).erase("name"); }, "security_groups[0].name: missing"},
         Mutation{"group unknown vpc", [](json& j) { sg(j, 0)["vpc_id"] = 77; }, "security_groups[0].vpc_id: no vpc"},
         Mutation{"ingress missing", [](json& j) { sg(j, 1).erase("ingress"); }, "security_groups[1].ingress: missing"},
@@ -440,39 +452,39 @@ INSTANTIATE_TEST_SUITE_P(
 INSTANTIATE_TEST_SUITE_P(
     Interfaces, FilterJsonRejects,
     ::testing::Values(
-        Mutation{"ids missing", [](json& j) { j["interfaces"][1].erase("security_group_ids"); },
+        Mutation{"ids missing", [](json& j) { j["filter"]["interfaces"][1].erase("security_group_ids"); },
                  "interfaces[1].security_group_ids: missing"},
-        Mutation{"ids empty", [](json& j) { j["interfaces"][1]["security_group_ids"] = json::array(); },
+        Mutation{"ids empty", [](json& j) { j["filter"]["interfaces"][1]["security_group_ids"] = json::array(); },
                  "interfaces[1].security_group_ids: expected 1..16 security group ids, got 0"},
         Mutation{"too many ids",
                  [](json& j) {
-                   json& ids = j["interfaces"][1]["security_group_ids"];
+                   json& ids = j["filter"]["interfaces"][1]["security_group_ids"];
                    while (ids.size() < 17) ids.push_back(ids[0]);
                  },
                  "expected 1..16 security group ids, got 17"},
-        Mutation{"unknown group", [](json& j) { j["interfaces"][1]["security_group_ids"][1] = 3; },
+        Mutation{"unknown group", [](json& j) { j["filter"]["interfaces"][1]["security_group_ids"][1] = 3; },
                  "interfaces[1].security_group_ids[1]: no security group has id 3"},
-        Mutation{"id zero", [](json& j) { j["interfaces"][1]["security_group_ids"][0] = 0; },
+        Mutation{"id zero", [](json& j) { j["filter"]["interfaces"][1]["security_group_ids"][0] = 0; },
                  "interfaces[1].security_group_ids[0]: expected an id"},
         Mutation{"group listed twice",
-                 [](json& j) { j["interfaces"][1]["security_group_ids"][1] = j["interfaces"][1]["security_group_ids"][0]; },
+                 [](json& j) { j["filter"]["interfaces"][1]["security_group_ids"][1] = j["filter"]["interfaces"][1]["security_group_ids"][0]; },
                  "interfaces[1].security_group_ids[1]: security group"},
         Mutation{"group of another vpc",
                  [](json& j) {
-                   j["vpcs"].push_back({{"id", 42}, {"name", "dev"}, {"cidrs", json::array()},
+                   j["vpc"]["vpcs"].push_back({{"id", 42}, {"name", "dev"}, {"cidrs", json::array()},
                                         {"router_mac", "02:00:00:00:00:01"}});
-                   j["security_groups"].push_back({{"id", 43}, {"name", "dev-default"}, {"vpc_id", 42},
+                   j["filter"]["security_groups"].push_back({{"id", 43}, {"name", "dev-default"}, {"vpc_id", 42},
                                                    {"ingress", json::array()}, {"egress", json::array()}});
-                   j["interfaces"][1]["security_group_ids"][0] = 43;
+                   j["filter"]["interfaces"][1]["security_group_ids"][0] = 43;
                  },
                  "interfaces[1].security_group_ids[0]: security group 43 belongs to vpc 42"}));
 
 INSTANTIATE_TEST_SUITE_P(
     NetworkAcls, FilterJsonRejects,
     ::testing::Values(
-        Mutation{"missing network_acls", [](json& j) { j.erase("network_acls"); }, "network_acls: missing"},
+        Mutation{"missing network_acls", [](json& j) { j["filter"].erase("network_acls"); }, "network_acls: missing"},
         Mutation{"acl not object", [](json& j) { acl(j) = 1; }, "network_acls[0]: expected an object"},
-        Mutation{"acl id clashes", [](json& j) { acl(j)["id"] = j["vpcs"][0]["id"]; }, "network_acls[0].id: id"},
+        Mutation{"acl id clashes", [](json& j) { acl(j)["id"] = j["vpc"]["vpcs"][0]["id"]; }, "network_acls[0].id: id"},
         Mutation{"subnet_ids empty", [](json& j) { acl(j)["subnet_ids"] = json::array(); },
                  "network_acls[0].subnet_ids: expected at least one subnet id"},
         Mutation{"unknown subnet", [](json& j) { acl(j)["subnet_ids"][0] = 8; },
@@ -487,7 +499,7 @@ INSTANTIATE_TEST_SUITE_P(
                    other["subnet_ids"] = json::array({acl(j)["subnet_ids"][1]});
                    for (auto& r : other["inbound"]) r["id"] = r["id"].get<uint32_t>() ^ 1;
                    for (auto& r : other["outbound"]) r["id"] = r["id"].get<uint32_t>() ^ 1;
-                   j["network_acls"].push_back(other);
+                   j["filter"]["network_acls"].push_back(other);
                  },
                  "network_acls[1].subnet_ids[0]: subnet"},
         Mutation{"inbound missing", [](json& j) { acl(j).erase("inbound"); }, "network_acls[0].inbound: missing"},
@@ -508,7 +520,7 @@ INSTANTIATE_TEST_SUITE_P(
         Mutation{"cidr bad", [](json& j) { acl_in(j, 0)["cidr"] = "10.0.0.0/33"; },
                  "network_acls[0].inbound[0].cidr: '10.0.0.0/33' is not a valid prefix"},
         Mutation{"cidr missing", [](json& j) { acl_in(j, 0).erase("cidr"); }, "inbound[0].cidr: missing"},
-        Mutation{"icmpv6 to v4", [](json& j) { j["network_acls"][0]["outbound"][0]["cidr"] = "0.0.0.0/0"; },
+        Mutation{"icmpv6 to v4", [](json& j) { j["filter"]["network_acls"][0]["outbound"][0]["cidr"] = "0.0.0.0/0"; },
                  "network_acls[0].outbound[0].cidr: 0.0.0.0/0 does not match protocol 58"},
         Mutation{"acl ports without tcp", [](json& j) { acl_in(j, 1)["port_lo"] = 1; },
                  "inbound[1].port_lo: a port range needs protocol 6 or 17"}));

@@ -5,12 +5,10 @@
 
 #include <string>
 
-#include "policies/model.hpp"
+#include "policies/filter/model.hpp"
 
-namespace vpcnet {
+namespace vpcnet::filter {
 
-// "tcp", "udp", "icmp", "icmpv6", "all" or the number.
-std::string protocol_name(int protocol);
 std::string match_text(const RuleMatch& m);
 
-}  // namespace vpcnet
+}  // namespace vpcnet::filter
