@@ -1,4 +1,4 @@
-#include "dataplane/trace_frame.hpp"
+#include "dataplane/vpc/trace_frame.hpp"
 
 #include <cstring>
 
@@ -10,10 +10,10 @@
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
-namespace vpcnet::dp {
+namespace vpcnet::dp::vpc {
 
-Result<std::vector<uint8_t>> synthesize_frame(const Generation& gen, uint32_t iface_index, const TraceRequest& req) {
-  const InterfaceEntry& iface = gen.interfaces()[iface_index];
+Result<std::vector<uint8_t>> synthesize_frame(const VpcTables& vt, uint32_t iface_index, const TraceRequest& req) {
+  const InterfaceEntry& iface = vt.interfaces()[iface_index];
   const bool v6 = req.to.family == Family::v6;
   IpAddr from;
   if (req.from) {
@@ -41,8 +41,8 @@ Result<std::vector<uint8_t>> synthesize_frame(const Generation& gen, uint32_t if
   // Ethernet: to the neighbour within the subnet, else to the router.
   auto* eth = reinterpret_cast<rte_ether_hdr*>(frame.data());
   rte_ether_addr_copy(&iface.mac, &eth->src_addr);
-  NeighborAnswer nb = gen.resolve_neighbor(iface_index, v6 ? L3::ipv6 : L3::ipv4, req.to.bytes.data());
-  rte_ether_addr_copy(nb.result == NeighborAnswer::Result::answer && !nb.is_gateway ? nb.mac : &gen.vpcs()[iface.vpc].router_mac,
+  NeighborAnswer nb = vt.resolve_neighbor(iface_index, v6 ? L3::ipv6 : L3::ipv4, req.to.bytes.data());
+  rte_ether_addr_copy(nb.result == NeighborAnswer::Result::answer && !nb.is_gateway ? nb.mac : &vt.vpcs()[iface.vpc].router_mac,
                       &eth->dst_addr);
   eth->ether_type = rte_cpu_to_be_16(v6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4);
 
@@ -107,4 +107,4 @@ Result<std::vector<uint8_t>> synthesize_frame(const Generation& gen, uint32_t if
   return frame;
 }
 
-}  // namespace vpcnet::dp
+}  // namespace vpcnet::dp::vpc

@@ -6,22 +6,20 @@
 // rejected otherwise (default: deny ingress; allow egress).
 #include <fmt/format.h>
 
-#include "dataplane/conntrack.hpp"
-#include "dataplane/filter_tables.hpp"
-#include "dataplane/stages/stages.hpp"
+#include "dataplane/filter/filter_meta.hpp"
+#include "dataplane/filter/filter_tables.hpp"
+#include "dataplane/flow_install.hpp"
+#include "dataplane/stage.hpp"
 
-namespace vpcnet::dp {
+namespace vpcnet::dp::filter {
 namespace {
 
 constexpr const char* stage_name = "security_group";
 
 class SecurityGroupStage final : public Stage {
  public:
-  const char* name() const override { return stage_name; }
-
   void process(Burst& burst, StageContext& ctx) override {
-    const Generation& gen = ctx.gen;
-    const FilterTables& ft = gen.filters();
+    const FilterTables& ft = ctx.gen.tables<FilterTables>();
     // [0] egress of the sender, [1] ingress of the receiver.
     acl::Key keys[2][max_burst];
     bool v6[max_burst];
@@ -31,9 +29,8 @@ class SecurityGroupStage final : public Stage {
     for (uint16_t i = 0; i < burst.count; ++i) {
       rte_mbuf* m = burst.pkts[i];
       PacketMeta* meta = meta_of(m);
-      if (meta->filter != FilterState::new_flow) continue;
-      uint32_t dst_iface = 0;
-      filtered_packet(gen, *meta, &dst_iface);
+      if (meta->flow_match != FlowMatch::new_flow) continue;
+      const uint32_t dst_iface = meta->dst_iface;
       // A reply re-checked after `flows reset` is checked as its flow's original direction.
       const bool reply = meta->flow_dir == 1;
       const uint32_t sender = reply ? dst_iface : meta->in_iface, receiver = reply ? meta->in_iface : dst_iface;
@@ -54,22 +51,21 @@ class SecurityGroupStage final : public Stage {
     classify_mixed(ft.sg_ingress(), keys[1], v6, n, results[1]);
     for (uint16_t k = 0; k < n; ++k) {
       rte_mbuf* m = asked[k];
-      PacketMeta* meta = meta_of(m);
       for (int d = 0; d < 2; ++d) {
-        const InterfaceEntry& iface = gen.interfaces()[ifaces[d][k]];
+        const InterfaceInfo& iface = ctx.gen.interfaces()[ifaces[d][k]];
         const char* dir = d == 0 ? "egress" : "ingress";
         if (results[d][k] == 0) {
           if (ctx.trace) {
             ctx.trace->note(fmt::format("{} of Interface {}: no rule of [{}] matches: denied (default)", dir,
                                         iface.name, ft.sg_names(ifaces[d][k])));
           } else {
-            install_flow(ctx, *meta, FlowAction::reject, static_cast<uint8_t>(d));
+            install_flow(ctx, m, FlowAction::reject, static_cast<uint8_t>(d));
           }
           drop(m, denied_[d]);
           break;
         }
         const RuleInfo& rule = ft.rule(results[d][k]);
-        meta->rule_id[d] = rule.id;
+        filter_meta.of(m).rule_id[d] = rule.id;
         if (ctx.trace)
           ctx.trace->note(fmt::format("{} of Interface {}: allowed by {} rule {} ({})", dir, iface.name, rule.owner,
                                       rule.text, rule.id));
@@ -85,8 +81,19 @@ class SecurityGroupStage final : public Stage {
       register_drop(stage_name, "ingress_denied", "new flow not allowed by any ingress rule of the receiver's security groups")};
 };
 
+const StageRegistrar registrar({.name = stage_name,
+                                .after = {"network_acl"},
+                                .before = {"flow_install"},
+                                .make = make_stage<SecurityGroupStage>});
+
+// The rules that allowed a flow go into its flow record.
+void record_rules(Flow& f, rte_mbuf* m) {
+  const FilterMeta& fm = filter_meta.of(m);
+  f.rule_id[0] = fm.rule_id[0];
+  f.rule_id[1] = fm.rule_id[1];
+}
+const FlowInstallHookRegistrar rules_hook("filter", record_rules);
+
 }  // namespace
 
-std::unique_ptr<Stage> make_security_group_stage() { return std::make_unique<SecurityGroupStage>(); }
-
-}  // namespace vpcnet::dp
+}  // namespace vpcnet::dp::filter

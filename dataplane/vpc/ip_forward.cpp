@@ -7,15 +7,18 @@
 #include <fmt/format.h>
 
 #include "dataplane/packet_build.hpp"
-#include "dataplane/stages/stages.hpp"
+#include "dataplane/stage.hpp"
+#include "dataplane/vpc/vpc_tables.hpp"
 
-namespace vpcnet::dp {
+namespace vpcnet::dp::vpc {
 namespace {
 
 constexpr const char* stage_name = "ip_forward";
 constexpr uint8_t icmp4_time_exceeded = 11, icmp6_time_exceeded = 3;
 
-bool is_icmp_error(const PacketMeta& meta) {
+// The ICMP messages RFC 1812 4.3.2.7 and RFC 4443 2.4(e) never answer with
+// an ICMP error (ICMPv6: every type below 128).
+bool is_icmp_error_class(const PacketMeta& meta) {
   if (meta.l4_offset == 0) return false;
   uint8_t type = meta.src_port >> 8;  // the parser keeps ICMP type<<8|code there
   if (meta.l3 == L3::ipv4)  // unreachable, source quench, redirect, time exceeded, parameter problem
@@ -25,20 +28,18 @@ bool is_icmp_error(const PacketMeta& meta) {
 
 class IpForwardStage final : public Stage {
  public:
-  const char* name() const override { return stage_name; }
-
   void process(Burst& burst, StageContext& ctx) override {
-    const Generation& gen = ctx.gen;
-    const auto& ifaces = gen.interfaces();
+    const VpcTables& vt = ctx.gen.tables<VpcTables>();
+    const auto& ifaces = vt.interfaces();
     for (uint16_t i = 0; i < burst.count; ++i) {
       rte_mbuf* m = burst.pkts[i];
       PacketMeta* meta = meta_of(m);
       const InterfaceEntry& src = ifaces[meta->in_iface];
-      const InterfaceEntry& dst = ifaces[gen.endpoints()[meta->dst_endpoint].index];
-      if (&dst == &src) {
+      if (meta->dst_iface == meta->in_iface) {
         drop(m, hairpin_);
         continue;
       }
+      const InterfaceEntry& dst = ifaces[meta->dst_iface];
       if (ctx.trace) {
         ctx.trace->note(fmt::format("to Interface {}: {}", dst.name,
                                     dst.subnet == src.subnet ? "same subnet, delivered unchanged"
@@ -49,19 +50,20 @@ class IpForwardStage final : public Stage {
         send(m, dst.port_id);
         continue;
       }
-      route(m, *meta, src, dst, ctx);
+      route(m, *meta, vt, src, dst, ctx);
     }
   }
 
  private:
-  void route(rte_mbuf* m, PacketMeta& meta, const InterfaceEntry& src, const InterfaceEntry& dst, StageContext& ctx) {
-    const rte_ether_addr& router_mac = ctx.gen.vpcs()[src.vpc].router_mac;
+  void route(rte_mbuf* m, PacketMeta& meta, const VpcTables& vt, const InterfaceEntry& src, const InterfaceEntry& dst,
+             StageContext& ctx) {
+    const rte_ether_addr& router_mac = vt.vpcs()[src.vpc].router_mac;
     const bool v6 = meta.l3 == L3::ipv6;
     if (meta.ttl <= 1) {
       uint8_t gateway[16];
       // RFC 1812 4.3.2.7: no ICMP error about a non-first fragment or an ICMP error.
-      if ((meta.is_fragment && !meta.is_first_fragment) || is_icmp_error(meta)) return drop(m, ttl_exceeded_);
-      if (!ctx.gen.subnet_gateway(src.subnet, meta.l3, gateway) ||
+      if ((meta.is_fragment && !meta.is_first_fragment) || is_icmp_error_class(meta)) return drop(m, ttl_exceeded_);
+      if (!vt.subnet_gateway(src.subnet, meta.l3, gateway) ||
           !make_icmp_error(m, meta, gateway, router_mac, v6 ? icmp6_time_exceeded : icmp4_time_exceeded, 0))
         return drop(m, ttl_exceeded_);
       ctx.counters.add(ttl_exceeded_sent_);
@@ -93,8 +95,8 @@ class IpForwardStage final : public Stage {
   CounterId routed_ = register_event(stage_name, "routed", "routed between subnets");
 };
 
+const StageRegistrar registrar({.name = stage_name, .after = {"flow_install", "gateway"}, .make = make_stage<IpForwardStage>});
+
 }  // namespace
 
-std::unique_ptr<Stage> make_ip_forward_stage() { return std::make_unique<IpForwardStage>(); }
-
-}  // namespace vpcnet::dp
+}  // namespace vpcnet::dp::vpc

@@ -1,21 +1,22 @@
 // Resolves every packet's destination inside its VPC with one bulk lookup of
 // the endpoint table (an Interface address or a subnet gateway). The result is
-// kept in the packet's metadata for the stages after it. What does not
+// kept in the packet's metadata (dst_iface, or VpcMeta::to_gateway): no stage
+// after it looks the destination up again. What does not
 // resolve is dropped: outside the VPC (no route: other VPCs are not reachable
 // until Transit Gateway) or an unused address inside it.
-#include "dataplane/stages/stages.hpp"
+#include "dataplane/stage.hpp"
+#include "dataplane/vpc/vpc_meta.hpp"
+#include "dataplane/vpc/vpc_tables.hpp"
 
-namespace vpcnet::dp {
+namespace vpcnet::dp::vpc {
 namespace {
 
 constexpr const char* stage_name = "route_lookup";
 
 class RouteLookupStage final : public Stage {
  public:
-  const char* name() const override { return stage_name; }
-
   void process(Burst& burst, StageContext& ctx) override {
-    const Generation& gen = ctx.gen;
+    const VpcTables& vt = ctx.gen.tables<VpcTables>();
     EndpointKey keys[max_burst];
     const EndpointKey* key_ptrs[max_burst];
     rte_mbuf* asked[max_burst];
@@ -31,27 +32,29 @@ class RouteLookupStage final : public Stage {
         drop(m, link_local_);
         continue;
       }
-      const InterfaceEntry& iface = gen.interfaces()[meta->in_iface];
-      keys[n] = make_endpoint_key(gen.vpcs()[iface.vpc].id, meta->l3, meta->dst_ip);
+      keys[n] = make_endpoint_key(meta->vpc_id, meta->l3, meta->dst_ip);
       key_ptrs[n] = &keys[n];
       asked[n++] = m;
     }
     if (n == 0) return;
 
     uint32_t found[max_burst];
-    gen.lookup_endpoints(key_ptrs, n, found);
+    vt.lookup_endpoints(key_ptrs, n, found);
     for (uint16_t i = 0; i < n; ++i) {
-      PacketMeta* meta = meta_of(asked[i]);
-      meta->dst_endpoint = found[i];
-      if (ctx.trace && found[i] != no_index) {
-        const Endpoint& ep = gen.endpoints()[found[i]];
-        ctx.trace->note(ep.kind == Endpoint::Kind::interface
-                            ? "destination is Interface " + gen.interfaces()[ep.index].name
-                            : "destination is the gateway of Subnet " + gen.subnets()[ep.index].name);
+      rte_mbuf* m = asked[i];
+      PacketMeta* meta = meta_of(m);
+      if (found[i] == no_index) {
+        const InterfaceEntry& iface = vt.interfaces()[meta->in_iface];
+        drop(m, vt.vpc_contains(iface.vpc, meta->l3, meta->dst_ip) ? unknown_destination_ : no_route_);
+        continue;
       }
-      if (found[i] != no_index) continue;
-      const InterfaceEntry& iface = gen.interfaces()[meta->in_iface];
-      drop(asked[i], gen.vpc_contains(iface.vpc, meta->l3, meta->dst_ip) ? unknown_destination_ : no_route_);
+      const Endpoint& ep = vt.endpoints()[found[i]];
+      if (ep.kind == Endpoint::Kind::interface) meta->dst_iface = ep.index;
+      else vpc_meta.of(m).to_gateway = 1;
+      if (ctx.trace)
+        ctx.trace->note(ep.kind == Endpoint::Kind::interface
+                            ? "destination is Interface " + vt.interfaces()[ep.index].name
+                            : "destination is the gateway of Subnet " + vt.subnets()[ep.index].name);
     }
   }
 
@@ -62,8 +65,8 @@ class RouteLookupStage final : public Stage {
   CounterId link_local_ = register_drop(stage_name, "link_local", "IPv6 link-local destination other than the answered ones");
 };
 
+const StageRegistrar registrar({.name = stage_name, .after = {"source_check"}, .before = {"conntrack"}, .make = make_stage<RouteLookupStage>});
+
 }  // namespace
 
-std::unique_ptr<Stage> make_route_lookup_stage() { return std::make_unique<RouteLookupStage>(); }
-
-}  // namespace vpcnet::dp
+}  // namespace vpcnet::dp::vpc

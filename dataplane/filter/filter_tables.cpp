@@ -1,4 +1,4 @@
-#include "dataplane/filter_tables.hpp"
+#include "dataplane/filter/filter_tables.hpp"
 
 #include <map>
 #include <unordered_map>
@@ -7,7 +7,7 @@
 
 #include "policies/rule_text.hpp"
 
-namespace vpcnet::dp {
+namespace vpcnet::dp::filter {
 namespace {
 
 // Port range a rule's match covers in the classifier's port field.
@@ -30,9 +30,15 @@ std::string join_prefixes(const std::vector<Prefix>& v) {
   return s.empty() ? "(no addresses)" : s;
 }
 
+const TablesRegistrar<FilterTables> registrar({.name = "filter", .after = {"vpc"}, .build = FilterTables::build});
+
 }  // namespace
 
-Result<std::unique_ptr<FilterTables>> FilterTables::build(const CompiledConfig& config, RuleHits& hits) {
+Result<std::unique_ptr<Tables>> FilterTables::build(GenerationBuilder& builder) {
+  const CompiledConfig& config = builder.config();
+  RuleHits& hits = builder.rule_hits();
+  if (builder.interfaces().size() != config.interfaces.size())
+    return make_error(ErrorCode::internal_error, "the filter tables are built before the Interfaces");
   std::unique_ptr<FilterTables> t(new FilterTables());
   std::unordered_map<uint32_t, const CompiledSecurityGroup*> groups;
   for (const auto& g : config.security_groups) groups.emplace(g.id, &g);
@@ -96,7 +102,14 @@ Result<std::unique_ptr<FilterTables>> FilterTables::build(const CompiledConfig& 
   std::unordered_map<uint32_t, uint32_t> subnet_pos;
   for (size_t i = 0; i < config.subnets.size(); ++i) subnet_pos[config.subnets[i].id] = static_cast<uint32_t>(i);
   t->subnet_scope_.assign(config.subnets.size(), 0);
-  t->nacl_names_.assign(config.subnets.size(), std::string());
+  for (const auto& s : config.subnets) t->subnet_names_.push_back(s.name);
+  for (const auto& iface : config.interfaces) {
+    auto pos = subnet_pos.find(iface.subnet_id);
+    if (pos == subnet_pos.end())
+      return make_error(ErrorCode::invalid_params,
+                        fmt::format("interface {} names unknown subnet id {}", iface.name, iface.subnet_id));
+    t->iface_subnet_.push_back(pos->second);
+  }
   std::vector<acl::RuleSpec> inbound, outbound;
   for (const auto& nacl : config.network_acls) {
     std::vector<uint32_t> results[2];
@@ -114,7 +127,6 @@ Result<std::unique_ptr<FilterTables>> FilterTables::build(const CompiledConfig& 
         return make_error(ErrorCode::invalid_params, fmt::format("network ACL {} names unknown subnet id {}", nacl.name, sid));
       const uint32_t scope = pos->second + 1;
       t->subnet_scope_[pos->second] = scope;
-      t->nacl_names_[pos->second] = nacl.name;
       for (int dir = 0; dir < 2; ++dir) {
         const auto& rules = dir == 0 ? nacl.inbound : nacl.outbound;
         for (size_t k = 0; k < rules.size(); ++k) {
@@ -149,7 +161,7 @@ Result<std::unique_ptr<FilterTables>> FilterTables::build(const CompiledConfig& 
     }
     b.out = std::move(*c);
   }
-  return t;
+  return std::unique_ptr<Tables>(std::move(t));
 }
 
 size_t FilterTables::memory_bytes() const {
@@ -157,4 +169,4 @@ size_t FilterTables::memory_bytes() const {
          nacl_outbound_->memory_bytes();
 }
 
-}  // namespace vpcnet::dp
+}  // namespace vpcnet::dp::filter

@@ -4,9 +4,10 @@
 // name: such traffic never leaves the link.
 #include <cstring>
 
-#include "dataplane/stages/stages.hpp"
+#include "dataplane/stage.hpp"
+#include "dataplane/vpc/vpc_tables.hpp"
 
-namespace vpcnet::dp {
+namespace vpcnet::dp::vpc {
 namespace {
 
 constexpr const char* stage_name = "source_check";
@@ -22,10 +23,8 @@ bool owns_ip(const InterfaceEntry& iface, const PacketMeta& meta) {
 
 class SourceCheckStage final : public Stage {
  public:
-  const char* name() const override { return stage_name; }
-
   void process(Burst& burst, StageContext& ctx) override {
-    const auto& ifaces = ctx.gen.interfaces();
+    const auto& ifaces = ctx.gen.tables<VpcTables>().interfaces();
     for (uint16_t i = 0; i < burst.count; ++i) {
       rte_mbuf* m = burst.pkts[i];
       const PacketMeta* meta = meta_of(m);
@@ -48,8 +47,8 @@ class SourceCheckStage final : public Stage {
   CounterId spoofed_ip_ = register_drop(stage_name, "spoofed_ip", "source IP is not one of the Interface's addresses");
 };
 
+const StageRegistrar registrar({.name = stage_name, .after = {"arp_responder", "nd_responder"}, .make = make_stage<SourceCheckStage>});
+
 }  // namespace
 
-std::unique_ptr<Stage> make_source_check_stage() { return std::make_unique<SourceCheckStage>(); }
-
-}  // namespace vpcnet::dp
+}  // namespace vpcnet::dp::vpc

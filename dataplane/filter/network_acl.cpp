@@ -2,27 +2,30 @@
 // another. The source subnet's outbound rules and the destination subnet's
 // inbound rules are classified for the whole burst at once; the lowest-
 // numbered matching rule decides, and no match is the implicit deny. Every
-// packet is subject to them, return traffic included (as in AWS); for a
-// tracked flow the verdict is cached per direction for the generation, so
-// the fast path classifies nothing.
+// packet is subject to them, return traffic included (as in AWS); a tracked
+// flow's direction is checked once per generation (conntrack sets
+// recheck_stateless, flow_install caches the pass), so the established path
+// classifies nothing.
 #include <fmt/format.h>
 
-#include "dataplane/conntrack.hpp"
-#include "dataplane/filter_tables.hpp"
-#include "dataplane/stages/stages.hpp"
+#include "dataplane/filter/filter_tables.hpp"
+#include "dataplane/flow_install.hpp"
+#include "dataplane/stage.hpp"
 
-namespace vpcnet::dp {
+namespace vpcnet::dp::filter {
 namespace {
 
 constexpr const char* stage_name = "network_acl";
 
+bool checked_here(const PacketMeta& meta) {
+  return meta.flow_match == FlowMatch::new_flow ||
+         (meta.recheck_stateless && (meta.flow_match == FlowMatch::tracked || meta.flow_match == FlowMatch::related));
+}
+
 class NetworkAclStage final : public Stage {
  public:
-  const char* name() const override { return stage_name; }
-
   void process(Burst& burst, StageContext& ctx) override {
-    const Generation& gen = ctx.gen;
-    const FilterTables& ft = gen.filters();
+    const FilterTables& ft = ctx.gen.tables<FilterTables>();
     // [0] outbound (source subnet), [1] inbound (destination subnet).
     acl::Key keys[2][max_burst];
     bool v6[2][max_burst];
@@ -31,12 +34,9 @@ class NetworkAclStage final : public Stage {
     for (uint16_t i = 0; i < burst.count; ++i) {
       rte_mbuf* m = burst.pkts[i];
       PacketMeta* meta = meta_of(m);
-      if (meta->filter != FilterState::new_flow && meta->filter != FilterState::nacl_only) continue;
-      uint32_t dst_iface = 0;
-      filtered_packet(gen, *meta, &dst_iface);
-      const uint32_t src_subnet = gen.interfaces()[meta->in_iface].subnet;
-      const uint32_t dst_subnet = gen.interfaces()[dst_iface].subnet;
-      meta->nacl_checked = 1;  // until a rule says otherwise
+      if (!checked_here(*meta)) continue;
+      const uint32_t src_subnet = ft.subnet_of(meta->in_iface);
+      const uint32_t dst_subnet = ft.subnet_of(meta->dst_iface);
       if (src_subnet == dst_subnet) {
         if (ctx.trace) ctx.trace->note("same subnet: network ACLs do not apply");
         continue;
@@ -47,7 +47,7 @@ class NetworkAclStage final : public Stage {
         if (scopes[d] == 0) {
           if (ctx.trace)
             ctx.trace->note(fmt::format("subnet {} has no NetworkAcl: {} allowed",
-                                        gen.subnets()[d == 0 ? src_subnet : dst_subnet].name,
+                                        ft.subnet_name(d == 0 ? src_subnet : dst_subnet),
                                         d == 0 ? "outbound" : "inbound"));
           continue;
         }
@@ -60,25 +60,14 @@ class NetworkAclStage final : public Stage {
       if (n[d] == 0) continue;
       uint32_t results[max_burst];
       classify_mixed(d == 0 ? ft.nacl_outbound() : ft.nacl_inbound(), keys[d], v6[d], n[d], results);
-      for (uint16_t k = 0; k < n[d]; ++k) decide(ctx, asked[d][k], d, results[k]);
-    }
-    // Tracked flows that passed: cache the verdict, count the packet (conntrack left it to us).
-    for (uint16_t i = 0; i < burst.count; ++i) {
-      PacketMeta* meta = meta_of(burst.pkts[i]);
-      if (meta->verdict != Verdict::pending || meta->filter != FilterState::nacl_only) continue;
-      meta->filter = FilterState::pass;
-      if (meta->flow < 0 || ctx.trace) continue;
-      Flow& f = ctx.flows.at(meta->flow);
-      f.nacl_generation[meta->flow_dir].store(gen.number(), std::memory_order_relaxed);
-      pass_tracked_packet(ctx, f, *meta);
+      for (uint16_t k = 0; k < n[d]; ++k) decide(ctx, ft, asked[d][k], d, results[k]);
     }
   }
 
  private:
-  void decide(StageContext& ctx, rte_mbuf* m, int dir, uint32_t result) {
+  void decide(StageContext& ctx, const FilterTables& ft, rte_mbuf* m, int dir, uint32_t result) {
     PacketMeta* meta = meta_of(m);
     if (meta->verdict != Verdict::pending) return;  // the outbound side already denied it
-    const FilterTables& ft = ctx.gen.filters();
     bool allowed = false;
     if (result == 0) {
       if (ctx.trace) ctx.trace->note(fmt::format("{}: no rule matched: implicit deny", dir == 0 ? "outbound" : "inbound"));
@@ -89,10 +78,9 @@ class NetworkAclStage final : public Stage {
       else ctx.rule_hits.hit(rule.hit_slot);
     }
     if (allowed) return;
-    meta->nacl_checked = 0;
     // A new flow is remembered as rejected (flow logs, and its next packets are dropped in conntrack).
-    if (meta->filter == FilterState::new_flow && !ctx.trace)
-      install_flow(ctx, *meta, FlowAction::reject, static_cast<uint8_t>(dir));
+    if (meta->flow_match == FlowMatch::new_flow && !ctx.trace)
+      install_flow(ctx, m, FlowAction::reject, static_cast<uint8_t>(dir));
     drop(m, result == 0 ? default_deny_[dir] : denied_[dir]);
   }
 
@@ -104,8 +92,10 @@ class NetworkAclStage final : public Stage {
       register_drop(stage_name, "inbound_default_deny", "no rule of the destination subnet's NetworkAcl (inbound) matched")};
 };
 
+const StageRegistrar registrar({.name = stage_name,
+                                .after = {"conntrack"},
+                                .before = {"flow_install"},
+                                .make = make_stage<NetworkAclStage>});
+
 }  // namespace
-
-std::unique_ptr<Stage> make_network_acl_stage() { return std::make_unique<NetworkAclStage>(); }
-
-}  // namespace vpcnet::dp
+}  // namespace vpcnet::dp::filter

@@ -3,7 +3,9 @@
 // (policies/acl), plus what a classifier result means (which rule of which
 // object). Interfaces with the same list of security groups share one scope,
 // so the rules of a group set are in the classifier once, however many
-// interfaces use it. Built off the hot path with the rest of the generation.
+// interfaces use it. The filter capability's part of a generation, built off
+// the hot path by the builder it registers (after the vpc capability's, whose
+// Interface indices it uses).
 #pragma once
 
 #include <cstdint>
@@ -11,12 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/generation.hpp"
 #include "dataplane/rule_hits.hpp"
 #include "policies/acl/classifier.hpp"
 #include "policies/compiled_config.hpp"
 #include "policies/result.hpp"
 
-namespace vpcnet::dp {
+namespace vpcnet::dp::filter {
 
 struct RuleInfo {
   uint32_t id;          // stable rule id (hit counters, flow records)
@@ -26,15 +29,17 @@ struct RuleInfo {
   std::string text;     // "ingress tcp 443 from 0.0.0.0/0", "inbound #100 deny all from ..."
 };
 
-class FilterTables {
+class FilterTables final : public Tables {
  public:
-  // Scopes follow the config's vectors: interface i, subnet s by position.
-  static Result<std::unique_ptr<FilterTables>> build(const CompiledConfig& config, RuleHits& hits);
+  // Interface i is the generation's Interface i (the config's order).
+  static Result<std::unique_ptr<Tables>> build(GenerationBuilder& builder);
 
-  uint32_t sg_scope(uint32_t iface) const { return iface_scope_[iface]; }          // >= 1
-  uint32_t nacl_scope(uint32_t subnet) const { return subnet_scope_[subnet]; }     // 0: no NetworkAcl
+  uint32_t sg_scope(uint32_t iface) const { return iface_scope_[iface]; }  // >= 1
   const std::string& sg_names(uint32_t iface) const { return scope_names_[iface_scope_[iface] - 1]; }
-  const std::string& nacl_name(uint32_t subnet) const { return nacl_names_[subnet]; }
+  // The Interface's subnet (its position in the config) and that subnet's network-ACL scope.
+  uint32_t subnet_of(uint32_t iface) const { return iface_subnet_[iface]; }
+  uint32_t nacl_scope(uint32_t subnet) const { return subnet_scope_[subnet]; }  // 0: no NetworkAcl
+  const std::string& subnet_name(uint32_t subnet) const { return subnet_names_[subnet]; }
 
   const acl::Classifier& sg_ingress() const { return *sg_ingress_; }
   const acl::Classifier& sg_egress() const { return *sg_egress_; }
@@ -43,15 +48,16 @@ class FilterTables {
 
   // What classifier result r (>= 1) stands for.
   const RuleInfo& rule(uint32_t r) const { return rules_[r - 1]; }
-  size_t classifier_rules() const { return classifier_rules_; }
+  size_t rules() const override { return classifier_rules_; }
   size_t memory_bytes() const;
 
  private:
   FilterTables() = default;
   std::vector<uint32_t> iface_scope_;
   std::vector<std::string> scope_names_;
+  std::vector<uint32_t> iface_subnet_;
   std::vector<uint32_t> subnet_scope_;
-  std::vector<std::string> nacl_names_;
+  std::vector<std::string> subnet_names_;
   std::vector<RuleInfo> rules_;
   size_t classifier_rules_ = 0;
   std::unique_ptr<acl::Classifier> sg_ingress_, sg_egress_, nacl_inbound_, nacl_outbound_;
@@ -65,9 +71,9 @@ inline uint16_t classifier_port(uint8_t proto, uint16_t src_port, uint16_t dst_p
   return 0;
 }
 
-}  // namespace vpcnet::dp
+}  // namespace vpcnet::dp::filter
 
-namespace vpcnet::dp {
+namespace vpcnet::dp::filter {
 
 // Classifies n keys of mixed families (v6[i] says which) with one bulk call
 // per family; results[i] as Classifier::classify.
@@ -90,4 +96,4 @@ inline void classify_mixed(const acl::Classifier& c, const acl::Key* keys, const
   }
 }
 
-}  // namespace vpcnet::dp
+}  // namespace vpcnet::dp::filter

@@ -6,9 +6,10 @@
 #include <netinet/in.h>
 
 #include "dataplane/packet_build.hpp"
-#include "dataplane/stages/stages.hpp"
+#include "dataplane/stage.hpp"
+#include "dataplane/vpc/vpc_tables.hpp"
 
-namespace vpcnet::dp {
+namespace vpcnet::dp::vpc {
 namespace {
 
 constexpr const char* stage_name = "nd_responder";
@@ -27,22 +28,20 @@ bool is_unspecified(const uint8_t* a) {
 
 class NdResponderStage final : public Stage {
  public:
-  const char* name() const override { return stage_name; }
-
   void process(Burst& burst, StageContext& ctx) override {
+    const VpcTables& vt = ctx.gen.tables<VpcTables>();
     for (uint16_t i = 0; i < burst.count; ++i) {
       rte_mbuf* m = burst.pkts[i];
       PacketMeta* meta = meta_of(m);
       if (meta->l3 == L3::ipv6 && meta->l4_proto == IPPROTO_ICMPV6 && meta->l4_offset != 0 &&
           (meta->src_port >> 8) == icmp6_neighbor_solicitation)
-        answer(m, *meta, ctx);
+        answer(m, *meta, vt, ctx);
     }
   }
 
  private:
-  void answer(rte_mbuf* m, PacketMeta& meta, StageContext& ctx) {
-    const Generation& gen = ctx.gen;
-    const InterfaceEntry& iface = gen.interfaces()[meta.in_iface];
+  void answer(rte_mbuf* m, PacketMeta& meta, const VpcTables& vt, StageContext& ctx) {
+    const InterfaceEntry& iface = vt.interfaces()[meta.in_iface];
     uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
     auto* eth = reinterpret_cast<rte_ether_hdr*>(frame);
     uint8_t* icmp = frame + meta.l4_offset;
@@ -61,7 +60,7 @@ class NdResponderStage final : public Stage {
 
     uint8_t target[16];
     std::memcpy(target, icmp + 8, 16);
-    NeighborAnswer who = gen.resolve_neighbor(meta.in_iface, L3::ipv6, target);
+    NeighborAnswer who = vt.resolve_neighbor(meta.in_iface, L3::ipv6, target);
     if (who.result == NeighborAnswer::Result::unknown_target) return drop(m, unknown_target_);
     if (who.result == NeighborAnswer::Result::own_address) return drop(m, own_address_);
     const rte_ether_addr* answer_mac = who.mac;
@@ -109,8 +108,8 @@ class NdResponderStage final : public Stage {
   CounterId advertisements_ = register_event(stage_name, "advertisements", "neighbour advertisements sent");
 };
 
+const StageRegistrar registrar({.name = stage_name, .after = {"arp_responder"}, .make = make_stage<NdResponderStage>});
+
 }  // namespace
 
-std::unique_ptr<Stage> make_nd_responder_stage() { return std::make_unique<NdResponderStage>(); }
-
-}  // namespace vpcnet::dp
+}  // namespace vpcnet::dp::vpc

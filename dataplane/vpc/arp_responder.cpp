@@ -6,9 +6,10 @@
 #include <rte_arp.h>
 
 #include "dataplane/packet_build.hpp"
-#include "dataplane/stages/stages.hpp"
+#include "dataplane/stage.hpp"
+#include "dataplane/vpc/vpc_tables.hpp"
 
-namespace vpcnet::dp {
+namespace vpcnet::dp::vpc {
 namespace {
 
 constexpr const char* stage_name = "arp_responder";
@@ -24,20 +25,18 @@ bool sender_owns(const InterfaceEntry& iface, const uint8_t* spa) {
 
 class ArpResponderStage final : public Stage {
  public:
-  const char* name() const override { return stage_name; }
-
   void process(Burst& burst, StageContext& ctx) override {
+    const VpcTables& vt = ctx.gen.tables<VpcTables>();
     for (uint16_t i = 0; i < burst.count; ++i) {
       rte_mbuf* m = burst.pkts[i];
       PacketMeta* meta = meta_of(m);
-      if (meta->l3 == L3::arp) answer(m, *meta, ctx);
+      if (meta->l3 == L3::arp) answer(m, *meta, vt, ctx);
     }
   }
 
  private:
-  void answer(rte_mbuf* m, PacketMeta& meta, StageContext& ctx) {
-    const Generation& gen = ctx.gen;
-    const InterfaceEntry& iface = gen.interfaces()[meta.in_iface];
+  void answer(rte_mbuf* m, PacketMeta& meta, const VpcTables& vt, StageContext& ctx) {
+    const InterfaceEntry& iface = vt.interfaces()[meta.in_iface];
     auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
     auto* arp = reinterpret_cast<rte_arp_hdr*>(eth + 1);
     if (arp->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST)) return drop(m, not_request_);
@@ -46,7 +45,7 @@ class ArpResponderStage final : public Stage {
       return drop(m, spoofed_sender_);
     if (std::memcmp(meta.src_ip, meta.dst_ip, 4) == 0) return drop(m, gratuitous_);
 
-    NeighborAnswer who = gen.resolve_neighbor(meta.in_iface, L3::ipv4, meta.dst_ip);
+    NeighborAnswer who = vt.resolve_neighbor(meta.in_iface, L3::ipv4, meta.dst_ip);
     if (who.result == NeighborAnswer::Result::unknown_target) return drop(m, unknown_target_);
     if (who.result == NeighborAnswer::Result::own_address) return drop(m, own_address_);
     const rte_ether_addr* answer_mac = who.mac;
@@ -74,8 +73,8 @@ class ArpResponderStage final : public Stage {
   CounterId replies_ = register_event(stage_name, "replies", "ARP replies sent");
 };
 
+const StageRegistrar registrar({.name = stage_name, .after = {"workload_input"}, .make = make_stage<ArpResponderStage>});
+
 }  // namespace
 
-std::unique_ptr<Stage> make_arp_responder_stage() { return std::make_unique<ArpResponderStage>(); }
-
-}  // namespace vpcnet::dp
+}  // namespace vpcnet::dp::vpc

@@ -1,9 +1,10 @@
-// First stage: parse every frame once into PacketMeta and find the interface
-// behind the ingress port. Malformed frames are counted by what is wrong.
+// First stage of every ingress path: parse every frame once into PacketMeta.
+// Malformed frames are counted by what is wrong. The port role's input stage
+// comes next (workload_input, underlay_input, ...).
 #include <array>
 
 #include "dataplane/packet_parser.hpp"
-#include "dataplane/stages/stages.hpp"
+#include "dataplane/stage.hpp"
 
 namespace vpcnet::dp {
 namespace {
@@ -26,9 +27,7 @@ class EthInputStage final : public Stage {
     parse_drops_[static_cast<size_t>(ParseResult::truncated_l4)] = reg(ParseResult::truncated_l4, "TCP/UDP/ICMP header cut short");
   }
 
-  const char* name() const override { return stage_name; }
-
-  void process(Burst& burst, StageContext& ctx) override {
+  void process(Burst& burst, StageContext&) override {
     for (uint16_t i = 0; i < burst.count; ++i) {
       if (i + 2 < burst.count) rte_prefetch0(rte_pktmbuf_mtod(burst.pkts[i + 2], void*));
       rte_mbuf* m = burst.pkts[i];
@@ -38,23 +37,17 @@ class EthInputStage final : public Stage {
         continue;
       }
       ParseResult r = parse_packet(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m), *meta);
-      if (r != ParseResult::ok) {
-        drop(m, parse_drops_[static_cast<size_t>(r)]);
-        continue;
-      }
-      meta->in_iface = ctx.gen.interface_of_port(meta->in_port);
-      if (meta->in_iface == no_index) drop(m, no_interface_);
+      if (r != ParseResult::ok) drop(m, parse_drops_[static_cast<size_t>(r)]);
     }
   }
 
  private:
   std::array<CounterId, 16> parse_drops_{};
   CounterId multi_segment_ = register_drop(stage_name, "multi_segment", "frame larger than one buffer (jumbo frames are not supported yet)");
-  CounterId no_interface_ = register_drop(stage_name, "no_interface", "no Interface is configured on the ingress port");
 };
 
-}  // namespace
+const StageRegistrar registrar({.name = stage_name, .roles = all_roles, .make = make_stage<EthInputStage>});
 
-std::unique_ptr<Stage> make_eth_input_stage() { return std::make_unique<EthInputStage>(); }
+}  // namespace
 
 }  // namespace vpcnet::dp

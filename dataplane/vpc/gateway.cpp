@@ -5,9 +5,11 @@
 #include <netinet/in.h>
 
 #include "dataplane/packet_build.hpp"
-#include "dataplane/stages/stages.hpp"
+#include "dataplane/stage.hpp"
+#include "dataplane/vpc/vpc_meta.hpp"
+#include "dataplane/vpc/vpc_tables.hpp"
 
-namespace vpcnet::dp {
+namespace vpcnet::dp::vpc {
 namespace {
 
 constexpr const char* stage_name = "gateway";
@@ -17,19 +19,16 @@ constexpr uint8_t reply_ttl = 64;
 
 class GatewayStage final : public Stage {
  public:
-  const char* name() const override { return stage_name; }
-
   void process(Burst& burst, StageContext& ctx) override {
-    const auto& endpoints = ctx.gen.endpoints();
+    const VpcTables& vt = ctx.gen.tables<VpcTables>();
     for (uint16_t i = 0; i < burst.count; ++i) {
       rte_mbuf* m = burst.pkts[i];
-      PacketMeta* meta = meta_of(m);
-      if (endpoints[meta->dst_endpoint].kind == Endpoint::Kind::gateway) answer(m, *meta, ctx);
+      if (vpc_meta.of(m).to_gateway) answer(m, *meta_of(m), vt, ctx);
     }
   }
 
  private:
-  void answer(rte_mbuf* m, PacketMeta& meta, StageContext& ctx) {
+  void answer(rte_mbuf* m, PacketMeta& meta, const VpcTables& vt, StageContext& ctx) {
     const bool v6 = meta.l3 == L3::ipv6;
     const uint8_t echo_request = v6 ? icmp6_echo_request : icmp4_echo_request;
     const uint32_t ip_len = v6 ? uint32_t{sizeof(rte_ipv6_hdr)} : uint32_t(meta.l4_offset - meta.l3_offset);
@@ -39,12 +38,12 @@ class GatewayStage final : public Stage {
         (meta.src_port & 0xff) != 0)
       return drop(m, unsupported_);
 
-    const InterfaceEntry& iface = ctx.gen.interfaces()[meta.in_iface];
+    const InterfaceEntry& iface = vt.interfaces()[meta.in_iface];
     set_frame_length(m, meta.l3_offset + meta.l3_length);  // drop Ethernet padding
     uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
     auto* eth = reinterpret_cast<rte_ether_hdr*>(frame);
     eth->dst_addr = eth->src_addr;
-    eth->src_addr = ctx.gen.vpcs()[iface.vpc].router_mac;
+    eth->src_addr = vt.vpcs()[iface.vpc].router_mac;
     uint8_t* icmp = frame + meta.l4_offset;
     const uint32_t icmp_len = meta.l3_length - ip_len;
     if (v6) {
@@ -71,8 +70,8 @@ class GatewayStage final : public Stage {
   CounterId echo_replies_ = register_event(stage_name, "echo_replies", "echo replies sent by subnet gateways");
 };
 
+const StageRegistrar registrar({.name = stage_name, .after = {"route_lookup"}, .before = {"conntrack"}, .make = make_stage<GatewayStage>});
+
 }  // namespace
 
-std::unique_ptr<Stage> make_gateway_stage() { return std::make_unique<GatewayStage>(); }
-
-}  // namespace vpcnet::dp
+}  // namespace vpcnet::dp::vpc

@@ -8,11 +8,11 @@
 #include <optional>
 #include <vector>
 
-#include "dataplane/generation.hpp"
+#include "dataplane/vpc/vpc_tables.hpp"
 #include "policies/ip.hpp"
 #include "policies/result.hpp"
 
-namespace vpcnet::dp {
+namespace vpcnet::dp::vpc {
 
 struct TraceRequest {
   IpAddr to;
@@ -25,6 +25,6 @@ struct TraceRequest {
   uint8_t tcp_flags = 0x02;     // SYN: a new connection
 };
 
-Result<std::vector<uint8_t>> synthesize_frame(const Generation& gen, uint32_t iface, const TraceRequest& req);
+Result<std::vector<uint8_t>> synthesize_frame(const VpcTables& vt, uint32_t iface, const TraceRequest& req);
 
-}  // namespace vpcnet::dp
+}  // namespace vpcnet::dp::vpc
