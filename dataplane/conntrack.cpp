@@ -1,8 +1,176 @@
+// Connection tracking: one bulk lookup of the burst's flow keys. A packet of
+// an accepted tracked flow is marked tracked (flow_install counts it once
+// every stage passed it; stateless stages check it again only the first time
+// in a generation); a packet of a rejected flow is dropped without another
+// lookup. Later fragments follow their first fragment; ICMP errors pass only
+// when they quote a tracked flow. A TCP flow that saw a RST has ended: its
+// next packet, either way, is a new flow. Everything else is a new flow for
+// the stages after this one.
 #include "dataplane/conntrack.hpp"
 
 #include <netinet/in.h>
 
+#include <fmt/format.h>
+
+#include "dataplane/packet_parser.hpp"
+#include "dataplane/stage.hpp"
+
 namespace vpcnet::dp {
+namespace {
+
+constexpr const char* stage_name = "conntrack";
+
+enum class Kind : uint8_t { flow, fragment, icmp_error };
+
+class ConntrackStage final : public Stage {
+ public:
+  void process(Burst& burst, StageContext& ctx) override {
+    FlowKey keys[max_burst];
+    const FlowKey* key_ptrs[max_burst];
+    rte_mbuf* asked[max_burst];
+    Kind kinds[max_burst];
+    uint16_t n = 0;
+    for (uint16_t i = 0; i < burst.count; ++i) {
+      rte_mbuf* m = burst.pkts[i];
+      PacketMeta* meta = meta_of(m);
+      if (!is_tracked_packet(*meta)) continue;  // flow_match stays none
+      const uint32_t vpc_id = meta->vpc_id;
+      const uint8_t family = meta->l3 == L3::ipv4 ? 4 : 6;
+      if (meta->is_fragment && !meta->is_first_fragment) {
+        make_fragment_key(keys[n], vpc_id, family, meta->l4_proto, meta->src_ip, meta->dst_ip, meta->frag_id);
+        kinds[n] = Kind::fragment;
+      } else if (is_icmp_with_quote(*meta)) {
+        QuotedPacket q;
+        if (!parse_quoted_packet(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m), *meta, q)) {
+          if (ctx.trace) ctx.trace->note("ICMP error whose quoted packet cannot be read");
+          drop(m, icmp_error_malformed_);
+          continue;
+        }
+        uint16_t sport, dport;
+        flow_ports(q.proto, q.src_port, q.dst_port, &sport, &dport);
+        bool unused;
+        make_flow_key(keys[n], vpc_id, family, q.proto, q.src_ip, sport, q.dst_ip, dport, &unused);
+        kinds[n] = Kind::icmp_error;
+      } else {
+        packet_flow_key(*meta, keys[n]);
+        kinds[n] = Kind::flow;
+      }
+      key_ptrs[n] = &keys[n];
+      asked[n++] = m;
+    }
+    if (n == 0) return;
+
+    int32_t pos[max_burst];
+    ctx.flows.lookup_bulk(key_ptrs, n, pos);
+    for (uint16_t i = 0; i < n; ++i) {
+      rte_mbuf* m = asked[i];
+      PacketMeta* meta = meta_of(m);
+      switch (kinds[i]) {
+        case Kind::fragment: follow_first_fragment(ctx, m, *meta, pos[i]); break;
+        case Kind::icmp_error: match_icmp_error(ctx, m, *meta, pos[i]); break;
+        case Kind::flow: track(ctx, m, *meta, pos[i]); break;
+      }
+    }
+  }
+
+ private:
+  void track(StageContext& ctx, rte_mbuf* m, PacketMeta& meta, int32_t pos) {
+    meta.flow = -1;
+    meta.flow_dir = 0;
+    meta.flow_continues = 0;
+    meta.flow_match = FlowMatch::new_flow;
+    // Generation 0: another worker inserted the flow and is still deciding it.
+    if (pos >= 0 && ctx.flows.at(pos).generation == 0) pos = -1;
+    if (pos >= 0) {
+      Flow& f = ctx.flows.at(pos);
+      const FlowState state = f.state.load(std::memory_order_relaxed);
+      // After a RST the connection has ended (as in AWS): whatever comes next,
+      // either way, is checked against the rules as a new flow.
+      const bool ended = meta.l4_proto == IPPROTO_TCP && state == FlowState::closed;
+      const bool reopen = meta.l4_proto == IPPROTO_TCP && state == FlowState::time_wait &&
+                          (meta.tcp_flags & (tcp_syn | tcp_ack)) == tcp_syn;
+      const bool idle = ctx.now_ns - f.last_ns.load(std::memory_order_relaxed) > ctx.flows.timeouts().timeout(f);
+      const bool reset = f.epoch != ctx.flows.epoch();
+      const bool stale =
+          reset || idle || ended || reopen || (f.action == FlowAction::reject && f.generation != ctx.gen.number());
+      if (stale) {
+        meta.flow = pos;  // decided again, then re-installed in place
+        // After `flows reset` a live flow is checked in its original direction,
+        // even when its next packet is a reply.
+        if (reset && !idle && !ended && !reopen && f.action == FlowAction::accept) {
+          meta.flow_continues = 1;
+          meta.flow_dir = meta.flow_src_is_a == f.initiator_is_a ? 0 : 1;
+        }
+        if (ctx.trace)
+          ctx.trace->note("tracked flow is stale (reset, idle, ended by a RST, closed or decided by an older generation): evaluated as new");
+      } else if (f.action == FlowAction::reject) {
+        if (ctx.trace) {
+          ctx.trace->note("flow was rejected earlier under this generation");
+        } else {
+          f.packets[0].fetch_add(1, std::memory_order_relaxed);
+          f.bytes[0].fetch_add(meta.l3_length, std::memory_order_relaxed);
+          f.last_ns.store(ctx.now_ns, std::memory_order_relaxed);
+        }
+        drop(m, rejected_flow_);
+        return;
+      } else {
+        const unsigned dir = meta.flow_src_is_a == f.initiator_is_a ? 0 : 1;
+        meta.flow = pos;
+        meta.flow_dir = static_cast<uint8_t>(dir);
+        meta.flow_match = FlowMatch::tracked;
+        meta.recheck_stateless = f.stateless_generation[dir].load(std::memory_order_relaxed) != ctx.gen.number();
+        if (ctx.trace)
+          ctx.trace->note(fmt::format("tracked flow, state {}, {} direction: accepted{}", flow_state_name(state),
+                                      dir == 0 ? "original" : "reply",
+                                      meta.recheck_stateless ? " (stateless rules still to check in this generation)" : ""));
+        return;
+      }
+    } else if (ctx.trace) {
+      ctx.trace->note("no tracked flow: new flow");
+    }
+    if (meta.l4_proto == IPPROTO_TCP && !tcp_may_open(meta.tcp_flags)) {
+      drop(m, tcp_no_flow_);
+      return;
+    }
+  }
+
+  void follow_first_fragment(StageContext& ctx, rte_mbuf* m, PacketMeta& meta, int32_t pos) {
+    if (pos < 0 || ctx.flows.at(pos).action != FlowAction::accept) {
+      if (ctx.trace) ctx.trace->note("later fragment without an accepted first fragment");
+      drop(m, fragment_without_first_);
+      return;
+    }
+    if (ctx.trace) ctx.trace->note("later fragment follows its accepted first fragment");
+    else ctx.flows.at(pos).last_ns.store(ctx.now_ns, std::memory_order_relaxed);
+    meta.flow_match = FlowMatch::related;
+    meta.flow = -1;
+  }
+
+  void match_icmp_error(StageContext& ctx, rte_mbuf* m, PacketMeta& meta, int32_t pos) {
+    if (pos < 0 || ctx.flows.at(pos).action != FlowAction::accept) {
+      if (ctx.trace) ctx.trace->note("ICMP error quoting a packet of no accepted tracked flow");
+      drop(m, icmp_error_no_flow_);
+      return;
+    }
+    if (ctx.trace) ctx.trace->note("ICMP error about an accepted tracked flow");
+    // Stateless stages still check it; nothing is cached for it (meta.flow = -1).
+    meta.flow = -1;
+    meta.flow_match = FlowMatch::related;
+    meta.recheck_stateless = 1;
+    ctx.counters.add(icmp_error_related_);
+  }
+
+  CounterId rejected_flow_ = register_drop(stage_name, "rejected_flow", "packet of a flow the rules rejected (cached for this generation)");
+  CounterId tcp_no_flow_ = register_drop(stage_name, "tcp_no_flow", "TCP RST without a tracked flow (a reset never opens a flow)");
+  CounterId fragment_without_first_ = register_drop(stage_name, "fragment_without_first", "later IP fragment whose first fragment was not accepted (or not seen)");
+  CounterId icmp_error_no_flow_ = register_drop(stage_name, "icmp_error_no_flow", "ICMP error that quotes no accepted tracked flow");
+  CounterId icmp_error_malformed_ = register_drop(stage_name, "icmp_error_malformed", "ICMP error whose quoted packet is truncated or unreadable");
+  CounterId icmp_error_related_ = register_event(stage_name, "icmp_error_related", "ICMP errors passed because they quote a tracked flow");
+};
+
+const StageRegistrar registrar({.name = stage_name, .after = {"eth_input"}, .make = make_stage<ConntrackStage>});
+
+}  // namespace
 
 void flow_ports(uint8_t proto, uint16_t src_port, uint16_t dst_port, uint16_t* sport, uint16_t* dport) {
   switch (proto) {
@@ -29,122 +197,13 @@ void flow_ports(uint8_t proto, uint16_t src_port, uint16_t dst_port, uint16_t* s
   }
 }
 
-bool filtered_packet(const Generation& gen, const PacketMeta& meta, uint32_t* dst_iface) {
-  if (meta.l3 != L3::ipv4 && meta.l3 != L3::ipv6) return false;
-  if (meta.in_iface == no_index || meta.dst_endpoint == no_index) return false;
-  const Endpoint& ep = gen.endpoints()[meta.dst_endpoint];
-  if (ep.kind != Endpoint::Kind::interface || ep.index == meta.in_iface) return false;
-  *dst_iface = ep.index;
-  return true;
-}
-
-void packet_flow_key(const Generation& gen, PacketMeta& meta, FlowKey& key) {
-  const uint32_t vpc_id = gen.vpcs()[gen.interfaces()[meta.in_iface].vpc].id;
+void packet_flow_key(PacketMeta& meta, FlowKey& key) {
   uint16_t sport, dport;
   flow_ports(meta.l4_proto, meta.src_port, meta.dst_port, &sport, &dport);
   bool src_is_a = true;
-  make_flow_key(key, vpc_id, meta.l3 == L3::ipv4 ? 4 : 6, meta.l4_proto, meta.src_ip, sport, meta.dst_ip, dport,
+  make_flow_key(key, meta.vpc_id, meta.l3 == L3::ipv4 ? 4 : 6, meta.l4_proto, meta.src_ip, sport, meta.dst_ip, dport,
                 &src_is_a);
   meta.flow_src_is_a = src_is_a;
-}
-
-bool count_tracked_packet(StageContext& ctx, Flow& f, const PacketMeta& meta) {
-  const unsigned dir = meta.flow_dir;
-  // Each direction arrives on one port, and one worker polls a port: a
-  // direction's counters have one writer, so no atomic read-modify-write.
-  f.packets[dir].store(f.packets[dir].load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  f.bytes[dir].store(f.bytes[dir].load(std::memory_order_relaxed) + meta.l3_length, std::memory_order_relaxed);
-  f.last_ns.store(ctx.now_ns, std::memory_order_relaxed);
-  if (meta.l4_proto == IPPROTO_TCP) return track_tcp(f, dir, meta.tcp_flags);
-  if (dir == 1 && f.state.load(std::memory_order_relaxed) == FlowState::one_way)
-    f.state.store(FlowState::both_ways, std::memory_order_relaxed);
-  return true;
-}
-
-namespace {
-const CounterId established = register_event("conntrack", "established", "packets of accepted tracked flows (fast path)");
-const CounterId tcp_out_of_state = register_event("conntrack", "tcp_out_of_state", "TCP packets that did not fit the flow's state (passed, as Linux's loose tracking)");
-}  // namespace
-
-void pass_tracked_packet(StageContext& ctx, Flow& f, const PacketMeta& meta) {
-  if (!count_tracked_packet(ctx, f, meta)) ctx.counters.add(tcp_out_of_state);
-  ctx.counters.add(established);
-}
-
-int32_t install_flow(StageContext& ctx, PacketMeta& meta, FlowAction action, uint8_t reject_side) {
-  FlowKey key;
-  packet_flow_key(ctx.gen, meta, key);
-  int32_t pos = meta.flow;
-  if (pos < 0) {
-    pos = ctx.flows.insert(key, ctx.now_ns);
-    if (pos < 0) return -1;
-    Flow& f = ctx.flows.at(pos);
-    if (f.generation != 0) {
-      // Already installed: by an earlier packet of this burst, or by another
-      // worker a moment ago. Count this packet on it.
-      meta.flow = pos;
-      meta.flow_dir = meta.flow_src_is_a == f.initiator_is_a ? 0 : 1;
-      count_tracked_packet(ctx, f, meta);
-      return pos;
-    }
-  }
-  uint32_t dst_iface = 0;
-  filtered_packet(ctx.gen, meta, &dst_iface);
-  // dir 1: a reply re-checked after `flows reset`; the flow keeps its initiator.
-  const unsigned dir = meta.flow_dir;
-  const InterfaceEntry& src = ctx.gen.interfaces()[dir == 0 ? meta.in_iface : dst_iface];
-  const InterfaceEntry& dst = ctx.gen.interfaces()[dir == 0 ? dst_iface : meta.in_iface];
-
-  Flow& f = ctx.flows.at(pos);
-  if (meta.flow_continues) {
-    // Checked again after `flows reset`: same flow, new verdict; counters,
-    // state and flow-log baseline carry on.
-    f.action = action;
-    f.reject_side = reject_side;
-    f.epoch = ctx.flows.epoch();
-    f.generation = ctx.gen.number();
-    f.rule_id[0] = meta.rule_id[0];
-    f.rule_id[1] = meta.rule_id[1];
-    f.nacl_generation[dir].store(meta.nacl_checked ? ctx.gen.number() : 0, std::memory_order_relaxed);
-    f.nacl_generation[1 - dir].store(0, std::memory_order_relaxed);
-    count_tracked_packet(ctx, f, meta);
-    return pos;
-  }
-  f.start_ns = ctx.now_ns;
-  f.last_ns.store(ctx.now_ns, std::memory_order_relaxed);
-  for (int d = 0; d < 2; ++d) {
-    f.packets[d].store(0, std::memory_order_relaxed);
-    f.bytes[d].store(0, std::memory_order_relaxed);
-    f.tcp_flags[d].store(0, std::memory_order_relaxed);
-    f.exported_packets[d] = f.exported_bytes[d] = 0;
-  }
-  f.packets[dir].store(1, std::memory_order_relaxed);
-  f.bytes[dir].store(meta.l3_length, std::memory_order_relaxed);
-  f.export_start_ns = ctx.now_ns;
-  f.initiator_is_a = dir == 0 ? meta.flow_src_is_a : !meta.flow_src_is_a;
-  f.action = action;
-  f.reject_side = reject_side;
-  f.epoch = ctx.flows.epoch();
-  f.generation = ctx.gen.number();
-  f.iface_id[0] = src.id;
-  f.iface_id[1] = dst.id;
-  f.subnet_id[0] = ctx.gen.subnets()[src.subnet].id;
-  f.subnet_id[1] = ctx.gen.subnets()[dst.subnet].id;
-  f.rule_id[0] = meta.rule_id[0];
-  f.rule_id[1] = meta.rule_id[1];
-  f.nacl_generation[dir].store(meta.nacl_checked ? ctx.gen.number() : 0, std::memory_order_relaxed);
-  f.nacl_generation[1 - dir].store(0, std::memory_order_relaxed);
-  f.parent = -1;
-  if (meta.l4_proto == IPPROTO_TCP) {
-    f.state.store(FlowState::syn_sent, std::memory_order_relaxed);
-    // A pick-up (no SYN) starts established; track_tcp moves a SYN on from syn_sent.
-    if (!(meta.tcp_flags & tcp_syn)) f.state.store(FlowState::established, std::memory_order_relaxed);
-    track_tcp(f, dir, meta.tcp_flags);
-  } else {
-    f.state.store(dir == 0 ? FlowState::one_way : FlowState::both_ways, std::memory_order_relaxed);
-  }
-  meta.flow = pos;
-  return pos;
 }
 
 }  // namespace vpcnet::dp

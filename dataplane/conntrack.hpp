@@ -1,13 +1,12 @@
-// What the filter stages (stages/conntrack, network_acl, security_group,
-// flow_install) share about a packet's flow: its key, the two interfaces it
-// runs between, and installing a flow - accepted, or rejected so that flow
-// logs can report REJECT and the following packets are dropped at once.
+// Connection tracking as the stages see it: which packets are tracked, and
+// a packet's flow key. The conntrack stage (conntrack.cpp) looks the burst's
+// keys up in the flow table; flow_install.hpp installs and counts flows.
 #pragma once
 
 #include <cstdint>
 
 #include "dataplane/flow_table.hpp"
-#include "dataplane/pipeline.hpp"
+#include "dataplane/packet_meta.hpp"
 
 namespace vpcnet::dp {
 
@@ -17,25 +16,14 @@ namespace vpcnet::dp {
 // everything else.
 void flow_ports(uint8_t proto, uint16_t src_port, uint16_t dst_port, uint16_t* sport, uint16_t* dport);
 
-// Is the packet one the filters look at: IP from one Interface to another
-// Interface? Then dst_iface is the receiving Interface's index.
-bool filtered_packet(const Generation& gen, const PacketMeta& meta, uint32_t* dst_iface);
+// Does connection tracking follow the packet: IP from one Interface to
+// another (its destination Interface is resolved)?
+inline bool is_tracked_packet(const PacketMeta& meta) {
+  return (meta.l3 == L3::ipv4 || meta.l3 == L3::ipv6) && meta.in_iface != no_index && meta.dst_iface != no_index &&
+         meta.dst_iface != meta.in_iface;
+}
 
 // The packet's flow key (never for later fragments); sets meta.flow_src_is_a.
-void packet_flow_key(const Generation& gen, PacketMeta& meta, FlowKey& key);
-
-// Counts a packet of an accepted tracked flow in direction meta.flow_dir
-// (packets, bytes, last seen, TCP state). Returns false when a TCP packet
-// did not fit the flow's state (it still passes).
-bool count_tracked_packet(StageContext& ctx, Flow& f, const PacketMeta& meta);
-
-// A packet of an accepted tracked flow passes: counted on the flow and in the
-// conntrack/established (and tcp_out_of_state) counters. Called by conntrack,
-// or by network_acl for packets whose ACL verdict was not cached yet.
-void pass_tracked_packet(StageContext& ctx, Flow& f, const PacketMeta& meta);
-
-// Installs the packet's new flow (in place when meta.flow names a stale
-// entry of the same key). Returns the position, or -1 when the table is full.
-int32_t install_flow(StageContext& ctx, PacketMeta& meta, FlowAction action, uint8_t reject_side);
+void packet_flow_key(PacketMeta& meta, FlowKey& key);
 
 }  // namespace vpcnet::dp

@@ -1,6 +1,7 @@
 #include "dataplane/dataplane.hpp"
 
 #include <chrono>
+#include <cstring>
 
 #include <fmt/format.h>
 #include <rte_ethdev.h>
@@ -35,7 +36,10 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const DataplaneOptions& opt
   auto flows = FlowTable::create(options.flow_capacity, options.workers, dp->store_->qsbr());
   if (!flows) return flows.error();
   dp->flows_ = std::move(*flows);
-  dp->pipeline_ = Pipeline::standard();
+  auto pipeline = Pipeline::create();
+  if (!pipeline) return pipeline.error();
+  dp->pipeline_ = std::make_unique<Pipeline>(std::move(*pipeline));
+  for (size_t i = 0; i < dp->ports_.size(); ++i) dp->pipeline_->set_port_role(dp->ports_[i].port_id, dp->ports_[i].role);
   dp->counters_ = std::make_unique<WorkerCounters[]>(options.workers);
   for (unsigned w = 0; w < options.workers; ++w) {
     WorkerConfig wc;
@@ -43,14 +47,16 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const DataplaneOptions& opt
     wc.burst_size = options.burst_size;
     wc.idle_sleep_us = options.idle_sleep_us;
     wc.flow_log_interval_ns = uint64_t{options.flow_log_interval_s} * 1'000'000'000ull;
+    wc.hold = options.hold;
     for (size_t p = w; p < dp->ports_.size(); p += options.workers) wc.rx_ports.push_back(dp->ports_[p].port_id);
-    dp->workers_.push_back(std::make_unique<Worker>(std::move(wc), *dp->store_, dp->pipeline_, dp->counters_[w],
+    dp->workers_.push_back(std::make_unique<Worker>(std::move(wc), *dp->store_, *dp->pipeline_, dp->counters_[w],
                                                       *dp->flows_, dp->rule_hits_));
   }
   return dp;
 }
 
 Dataplane::~Dataplane() {
+  workers_.clear();  // frees what their stages still hold
   for (const auto& port : ports_) {
     rte_eth_dev_stop(port.port_id);
     rte_eth_dev_close(port.port_id);
@@ -68,13 +74,13 @@ Status Dataplane::apply(const CompiledConfig& config) {
   if (!gen) return gen.error();
   for (const auto& missing : (*gen)->ports_missing())
     spdlog::warn("generation {}: port {} is named by an interface but not on this data plane", config.generation, missing);
-  const size_t rules = (*gen)->filters().classifier_rules();
+  const size_t rules = (*gen)->rules();
   const auto t1 = clock::now();
   store_->publish(std::move(*gen));
   const auto t2 = clock::now();
   auto us = [](auto d) { return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count()); };
   last_apply_ = {us(t1 - t0), us(t2 - t1), rules};
-  spdlog::debug("generation {}: {} classifier rules built in {} us, swapped in {} us", config.generation, rules,
+  spdlog::debug("generation {}: {} rules built in {} us, swapped in {} us", config.generation, rules,
                 last_apply_.build_us, last_apply_.swap_us);
   return Ok{};
 }
@@ -118,6 +124,34 @@ nlohmann::json Dataplane::ports_json() const {
   nlohmann::json ports = nlohmann::json::array();
   for (const auto& port : ports_) ports.push_back(port_info(port));
   return {{"ports", ports}};
+}
+
+Result<nlohmann::json> Dataplane::trace(const std::vector<uint8_t>& frame, uint16_t in_port) {
+  std::lock_guard lock(apply_mutex_);
+  const Generation* gen = store_->current();
+  if (gen == nullptr) return make_error(ErrorCode::dataplane_unavailable, "no configuration applied yet");
+  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+  if (m == nullptr) return make_error(ErrorCode::internal_error, "no packet buffer free for the trace");
+  char* data = rte_pktmbuf_append(m, static_cast<uint16_t>(std::min<size_t>(frame.size(), UINT16_MAX)));
+  if (data == nullptr || frame.size() > UINT16_MAX) {
+    rte_pktmbuf_free(m);
+    return make_error(ErrorCode::invalid_params, fmt::format("a {}-byte frame does not fit in one packet buffer", frame.size()));
+  }
+  std::memcpy(data, frame.data(), frame.size());
+  auto scratch = std::make_unique<WorkerCounters>();  // a trace counts nothing for real
+  Trace trace;
+  StageContext ctx{*gen, *scratch, *flows_, rule_hits_, unix_now_ns(), &trace};
+  pipeline_->trace(m, in_port, ctx);
+  nlohmann::json j = trace.to_json();
+  j["generation"] = gen->number();
+  if (trace.verdict() == "tx" || trace.verdict() == "to_host") {
+    for (const auto& p : ports_) {
+      if (p.port_id == trace.out_port()) j["out_port"] = p.name;
+    }
+    const uint32_t to = gen->interface_of_port(trace.out_port());
+    if (to != no_index) j["out_interface"] = gen->interfaces()[to].name;
+  }
+  return j;
 }
 
 }  // namespace vpcnet::dp

@@ -1,6 +1,7 @@
 // One data plane: its ports, packet pool, configuration store, pipeline and
 // workers. main.cpp (the vpc-dataplane binary) and vpcnet-replay both build
-// one of these; the RPC methods in rpc_methods.cpp call into it.
+// one of these. Its JSON-RPC methods are registered beside the code that
+// owns what they serve (rpc_registry.hpp); register_rpc_methods adds them all.
 #pragma once
 
 #include <atomic>
@@ -15,9 +16,10 @@
 #include "dataplane/config_store.hpp"
 #include "dataplane/counters.hpp"
 #include "dataplane/flow_table.hpp"
-#include "dataplane/rule_hits.hpp"
+#include "dataplane/hold_queue.hpp"
 #include "dataplane/pipeline.hpp"
 #include "dataplane/ports.hpp"
+#include "dataplane/rule_hits.hpp"
 #include "dataplane/worker.hpp"
 #include "policies/compiled_config.hpp"
 #include "policies/rpc/jsonrpc.hpp"
@@ -33,11 +35,12 @@ struct DataplaneOptions {
   unsigned mbufs = 16383;
   uint32_t flow_capacity = 1u << 20;     // most tracked flows at once
   unsigned flow_log_interval_s = 60;     // flow-log aggregation interval
+  HoldLimits hold;                       // packets a worker's stages may hold
 };
 
 class Dataplane {
  public:
-  // EAL must be initialised. Creates and starts the ports.
+  // EAL must be initialised. Creates and starts the ports, orders the stages.
   static Result<std::unique_ptr<Dataplane>> create(const DataplaneOptions& options);
   ~Dataplane();
 
@@ -47,30 +50,28 @@ class Dataplane {
   Status apply(const CompiledConfig& config);
 
   nlohmann::json stats() const;
-  // Per-rule hit counts: [{"id", "hits"}].
-  nlohmann::json rule_hits() const;
-  // Live flows matching the filter (see docs/rpc.md, flows.list).
-  nlohmann::json flows(const nlohmann::json& filter) const;
-  // Records of ended flows and of finished aggregation intervals since the last call.
-  nlohmann::json collect_flow_records();
-  // Makes every tracked flow stale: the next packet of each is evaluated
-  // against the current rules. Returns how many flows were tracked.
-  uint32_t reset_flows();
+  nlohmann::json ports_json() const;
+  uint64_t generation() const;
   // Runs a packet (a frame as received on port in_port) through the
   // pipeline in trace mode; changes nothing.
   Result<nlohmann::json> trace(const std::vector<uint8_t>& frame, uint16_t in_port);
-  nlohmann::json ports_json() const;
-  uint64_t generation() const;
+
+  // For RPC methods that read the current generation: hold the lock while
+  // using what current_generation() returns (a swap waits for it).
+  std::unique_lock<std::mutex> lock_generation() const { return std::unique_lock(apply_mutex_); }
+  const Generation* current_generation() const { return store_->current(); }
+
+  // Adds every registered RPC method (rpc_registry.hpp), bound to this data plane.
+  void register_rpc_methods(jsonrpc::Dispatcher& dispatcher);
 
   Worker& worker(unsigned i) { return *workers_[i]; }
   unsigned worker_count() const { return static_cast<unsigned>(workers_.size()); }
   ConfigStore& config_store() { return *store_; }
   FlowTable& flow_table() { return *flows_; }
+  const RuleHits& rule_hits() const { return rule_hits_; }
+  const Pipeline& pipeline() const { return *pipeline_; }
   const std::vector<Port>& ports() const { return ports_; }
   rte_mempool* packet_pool() const { return pool_; }
-
-  // Registers config.apply, stats.get and ports.list.
-  void register_rpc_methods(jsonrpc::Dispatcher& dispatcher);
 
  private:
   Dataplane() = default;
@@ -81,7 +82,7 @@ class Dataplane {
   std::unique_ptr<ConfigStore> store_;
   std::unique_ptr<FlowTable> flows_;
   RuleHits rule_hits_;
-  Pipeline pipeline_;
+  std::unique_ptr<Pipeline> pipeline_;
   struct LastApply {
     uint64_t build_us = 0, swap_us = 0, rules = 0;
   };

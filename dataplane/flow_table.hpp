@@ -81,8 +81,8 @@ struct Flow {
   uint64_t generation;                   // generation whose rules decided (0 until the flow is set up); a rejected flow is decided again under a newer one
   uint32_t iface_id[2];                  // stable ids of the initiator's and the responder's Interface (0: none)
   uint32_t subnet_id[2];
-  uint32_t rule_id[2];                   // SG rule that allowed it: egress at [0], ingress at [1] (0: none/default)
-  std::atomic<uint64_t> nacl_generation[2];  // generation whose network ACLs allowed direction d (stateless cache)
+  uint32_t rule_id[2];                   // rules that allowed it, per side: [0] the initiator's, [1] the responder's (0: none)
+  std::atomic<uint64_t> stateless_generation[2];  // generation whose stateless stages passed direction d (0: none yet)
   int32_t parent;                        // fragment entry: position of its flow, else -1
   // Flow-log export baseline (written only by the sweeping worker).
   uint64_t exported_packets[2];

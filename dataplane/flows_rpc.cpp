@@ -1,14 +1,17 @@
-// The RPC thread's side of connection tracking and filters (docs/rpc.md):
-// listing live flows, collecting flow records for flow logs, resetting the
-// tracked flows, per-rule hit counts and packet traces. Never on a worker.
+// The RPC thread's side of connection tracking (docs/rpc.md): flows.list
+// (live flows), flows.collect (flow records for flow logs), flows.reset
+// (every tracked flow is checked again). Never on a worker.
 #include <algorithm>
 #include <cstring>
 #include <unordered_map>
 
 #include <fmt/format.h>
 #include <rte_mbuf.h>
+#include <spdlog/spdlog.h>
 
 #include "dataplane/dataplane.hpp"
+#include "dataplane/rpc_registry.hpp"
+#include "policies/ip.hpp"
 #include "policies/protocol.hpp"
 
 namespace vpcnet::dp {
@@ -47,17 +50,12 @@ const char* end_name(FlowEnd e) {
   return "unknown";
 }
 
-}  // namespace
-
-nlohmann::json Dataplane::rule_hits() const {
-  nlohmann::json rules = nlohmann::json::array();
-  for (const auto& [id, hits] : rule_hits_.snapshot()) rules.push_back({{"id", id}, {"hits", hits}});
-  return {{"rules", rules}};
-}
-
-nlohmann::json Dataplane::flows(const nlohmann::json& filter) const {
-  std::lock_guard lock(apply_mutex_);  // keeps the generation (interface names) alive
-  const Generation* gen = store_->current();
+Result<nlohmann::json> flows_list(Dataplane& dp, const nlohmann::json& params) {
+  if (!params.is_null() && !params.is_object()) return make_error(ErrorCode::invalid_params, "expected an object of filters");
+  const nlohmann::json filter = params.is_object() ? params : nlohmann::json::object();
+  auto lock = dp.lock_generation();  // keeps the generation (interface names) alive
+  const Generation* gen = dp.current_generation();
+  const FlowTable& flows = dp.flow_table();
   std::unordered_map<uint32_t, std::string> names;
   if (gen) {
     for (const auto& i : gen->interfaces()) names[i.id] = i.name;
@@ -75,7 +73,7 @@ nlohmann::json Dataplane::flows(const nlohmann::json& filter) const {
 
   nlohmann::json out = nlohmann::json::array();
   size_t matched = 0;
-  flows_->for_each([&](int32_t, const Flow& f) {
+  flows.for_each([&](int32_t, const Flow& f) {
     const FlowState state = f.state.load(std::memory_order_relaxed);
     if (state == FlowState::fragment) return;
     const Ends e = ends_of(f.key, f.initiator_is_a);
@@ -102,13 +100,13 @@ nlohmann::json Dataplane::flows(const nlohmann::json& filter) const {
                    {"age_s", now > f.start_ns ? (now - f.start_ns) / 1'000'000'000ull : 0},
                    {"idle_s", now > last ? (now - last) / 1'000'000'000ull : 0}});
   });
-  const FlowTableStats st = flows_->stats();
-  return {{"flows", out}, {"matched", matched}, {"in_use", st.in_use}, {"capacity", st.capacity}};
+  const FlowTableStats st = flows.stats();
+  return nlohmann::json{{"flows", out}, {"matched", matched}, {"in_use", st.in_use}, {"capacity", st.capacity}};
 }
 
-nlohmann::json Dataplane::collect_flow_records() {
+Result<nlohmann::json> flows_collect(Dataplane& dp, const nlohmann::json&) {
   std::vector<FlowRecord> records;
-  flows_->drain_records(records);
+  dp.flow_table().drain_records(records);
   nlohmann::json out = nlohmann::json::array();
   for (const auto& r : records) {
     const Ends e = ends_of(r.key, r.initiator_is_a);
@@ -134,41 +132,20 @@ nlohmann::json Dataplane::collect_flow_records() {
                    {"rule_ids", {r.rule_id[0], r.rule_id[1]}},
                    {"end_reason", end_name(r.end)}});
   }
-  return {{"records", out}, {"lost", flows_->records_lost()}};
+  return nlohmann::json{{"records", out}, {"lost", dp.flow_table().records_lost()}};
 }
 
-uint32_t Dataplane::reset_flows() {
-  const uint32_t tracked = flows_->stats().in_use;
-  flows_->reset();
-  return tracked;
+Result<nlohmann::json> flows_reset(Dataplane& dp, const nlohmann::json&) {
+  const uint32_t tracked = dp.flow_table().stats().in_use;
+  dp.flow_table().reset();
+  spdlog::info("flows.reset: {} tracked flows will be evaluated again", tracked);
+  return nlohmann::json{{"reset", tracked}};
 }
 
-Result<nlohmann::json> Dataplane::trace(const std::vector<uint8_t>& frame, uint16_t in_port) {
-  std::lock_guard lock(apply_mutex_);
-  const Generation* gen = store_->current();
-  if (gen == nullptr) return make_error(ErrorCode::dataplane_unavailable, "no configuration applied yet");
-  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
-  if (m == nullptr) return make_error(ErrorCode::internal_error, "no packet buffer free for the trace");
-  char* data = rte_pktmbuf_append(m, static_cast<uint16_t>(std::min<size_t>(frame.size(), UINT16_MAX)));
-  if (data == nullptr || frame.size() > UINT16_MAX) {
-    rte_pktmbuf_free(m);
-    return make_error(ErrorCode::invalid_params, fmt::format("a {}-byte frame does not fit in one packet buffer", frame.size()));
-  }
-  std::memcpy(data, frame.data(), frame.size());
-  auto scratch = std::make_unique<WorkerCounters>();  // a trace counts nothing for real
-  Trace trace;
-  StageContext ctx{*gen, *scratch, *flows_, rule_hits_, unix_now_ns(), &trace};
-  pipeline_.trace(m, in_port, ctx);
-  nlohmann::json j = trace.to_json();
-  j["generation"] = gen->number();
-  if (trace.verdict() == "tx") {
-    for (const auto& p : ports_) {
-      if (p.port_id == trace.out_port()) j["out_port"] = p.name;
-    }
-    const uint32_t to = gen->interface_of_port(trace.out_port());
-    if (to != no_index) j["out_interface"] = gen->interfaces()[to].name;
-  }
-  return j;
-}
+const RpcRegistrar flows_list_method("flows.list", flows_list);
+const RpcRegistrar flows_collect_method("flows.collect", flows_collect);
+const RpcRegistrar flows_reset_method("flows.reset", flows_reset);
+
+}  // namespace
 
 }  // namespace vpcnet::dp

@@ -1,183 +1,89 @@
 #include "dataplane/generation.hpp"
 
-#include <atomic>
-#include <cstring>
-#include <unordered_map>
+#include <mutex>
 
 #include <fmt/format.h>
-#include <rte_hash.h>
-#include <rte_hash_crc.h>
 
-#include "policies/vpc/compiled.hpp"
+#include "dataplane/dependency_order.hpp"
 
 namespace vpcnet::dp {
 namespace {
 
-rte_ether_addr to_ether(const MacAddr& mac) {
-  rte_ether_addr e;
-  std::memcpy(e.addr_bytes, mac.bytes.data(), 6);
-  return e;
-}
+struct TablesRegistry {
+  std::mutex mutex;
+  std::vector<TablesSpec> specs;  // by slot
+};
 
-EndpointKey key_of(uint32_t vpc_id, const IpAddr& a) {
-  return make_endpoint_key(vpc_id, a.family == Family::v4 ? L3::ipv4 : L3::ipv6, a.bytes.data());
-}
-
-bool family_matches(const Prefix& p, L3 l3) {
-  return (p.addr.family == Family::v4) == (l3 == L3::ipv4 || l3 == L3::arp);
-}
-
-IpAddr ip_of(L3 l3, const uint8_t* addr) {
-  IpAddr a;
-  a.family = (l3 == L3::ipv6) ? Family::v6 : Family::v4;
-  std::memcpy(a.bytes.data(), addr, a.family == Family::v4 ? 4 : 16);
-  return a;
+TablesRegistry& tables_registry() {
+  static TablesRegistry r;  // function-local: safe from static-initialisation order
+  return r;
 }
 
 }  // namespace
 
-EndpointKey make_endpoint_key(uint32_t vpc_id, L3 l3, const uint8_t* addr) {
-  EndpointKey k{};
-  k.vpc_id = vpc_id;
-  if (l3 == L3::ipv6) {
-    k.family = 6;
-    std::memcpy(k.addr, addr, 16);
-  } else {
-    k.family = 4;
-    std::memcpy(k.addr, addr, 4);
-  }
-  return k;
+uint32_t register_tables(TablesSpec spec) {
+  TablesRegistry& r = tables_registry();
+  std::lock_guard lock(r.mutex);
+  // More capabilities than slots is a build mistake: fail at start-up, loudly.
+  if (r.specs.size() >= max_tables) std::abort();
+  r.specs.push_back(std::move(spec));
+  return static_cast<uint32_t>(r.specs.size() - 1);
 }
 
-Result<std::unique_ptr<Generation>> Generation::build(
-    const CompiledConfig& config, const std::unordered_map<std::string, uint16_t>& port_ids, RuleHits& hits) {
+Result<uint32_t> GenerationBuilder::add_interface(InterfaceInfo info, const std::string& port) {
+  const uint32_t index = static_cast<uint32_t>(gen_.interfaces_.size());
+  info.port_id = RTE_MAX_ETHPORTS;
+  if (auto p = port_ids_.find(port); p != port_ids_.end()) {
+    if (gen_.iface_by_port_[p->second] != no_index)
+      return make_error(ErrorCode::invalid_params, fmt::format("port {} is used by two interfaces", port));
+    info.port_id = p->second;
+    gen_.iface_by_port_[p->second] = index;
+  } else {
+    gen_.ports_missing_.push_back(port);
+  }
+  gen_.interfaces_.push_back(std::move(info));
+  return index;
+}
+
+const std::vector<InterfaceInfo>& GenerationBuilder::interfaces() const { return gen_.interfaces_; }
+
+Result<std::unique_ptr<Generation>> Generation::build(const CompiledConfig& config,
+                                                      const std::unordered_map<std::string, uint16_t>& port_ids,
+                                                      RuleHits& hits) {
+  std::vector<TablesSpec> specs;
+  {
+    TablesRegistry& r = tables_registry();
+    std::lock_guard lock(r.mutex);
+    specs = r.specs;
+  }
+  std::vector<OrderNode> nodes;
+  for (const auto& s : specs) nodes.push_back({s.name, s.after, {}});
+  auto order = dependency_order(nodes, "tables builder");
+  if (!order) return order.error();
+
   std::unique_ptr<Generation> g(new Generation());
   g->number_ = config.generation;
   g->iface_by_port_.fill(no_index);
-
-  const auto& vpcs = config.section<vpc::VpcSection>();
-  std::unordered_map<uint32_t, uint32_t> vpc_index, subnet_index;
-  for (const auto& v : vpcs.vpcs) {
-    vpc_index[v.id] = static_cast<uint32_t>(g->vpcs_.size());
-    g->vpcs_.push_back({v.id, v.name, v.cidrs, to_ether(v.router_mac)});
+  GenerationBuilder builder(config, port_ids, hits, *g);
+  for (size_t slot : *order) {
+    auto tables = specs[slot].build(builder);
+    if (!tables) return tables.error();
+    g->tables_[slot] = std::move(*tables);
   }
-  for (const auto& s : vpcs.subnets) {
-    auto vpc = vpc_index.find(s.vpc_id);
-    if (vpc == vpc_index.end())
-      return make_error(ErrorCode::invalid_params, fmt::format("subnet {} names unknown vpc id {}", s.name, s.vpc_id));
-    subnet_index[s.id] = static_cast<uint32_t>(g->subnets_.size());
-    g->subnets_.push_back({s.id, s.name, vpc->second, s.cidrs});
-  }
-
-  // Endpoint table: every gateway and every interface address, keyed by VPC.
-  static std::atomic<uint64_t> table_serial{0};
-  std::string table_name = fmt::format("ep{}", table_serial++);
-  size_t entries = 0;
-  for (const auto& s : vpcs.subnets) entries += s.gateways.size();
-  for (const auto& i : vpcs.interfaces) entries += i.ips.size();
-  rte_hash_parameters params{};
-  params.name = table_name.c_str();
-  params.entries = static_cast<uint32_t>(std::max<size_t>(64, entries * 2));
-  params.key_len = sizeof(EndpointKey);
-  params.hash_func = rte_hash_crc;  // SSE4.2 CRC32: cheaper than jhash on 24-byte keys
-  params.socket_id = SOCKET_ID_ANY;
-  g->endpoint_table_ = rte_hash_create(&params);
-  if (g->endpoint_table_ == nullptr)
-    return make_error(ErrorCode::internal_error, "cannot allocate the endpoint table (out of DPDK memory?)");
-
-  auto add_endpoint = [&](uint32_t vpc_id, const IpAddr& addr, Endpoint ep) -> Status {
-    EndpointKey key = key_of(vpc_id, addr);
-    uintptr_t index = g->endpoints_.size();
-    g->endpoints_.push_back(ep);
-    if (rte_hash_add_key_data(g->endpoint_table_, &key, reinterpret_cast<void*>(index)) < 0)
-      return make_error(ErrorCode::internal_error, "endpoint table full");
-    return Ok{};
-  };
-
-  for (const auto& s : vpcs.subnets) {
-    uint32_t si = subnet_index[s.id];
-    for (const auto& gw : s.gateways) {
-      if (auto st = add_endpoint(s.vpc_id, gw, {Endpoint::Kind::gateway, si}); !st) return st.error();
-    }
-  }
-  for (const auto& i : vpcs.interfaces) {
-    auto sub = subnet_index.find(i.subnet_id);
-    if (sub == subnet_index.end())
-      return make_error(ErrorCode::invalid_params, fmt::format("interface {} names unknown subnet id {}", i.name, i.subnet_id));
-    uint32_t ii = static_cast<uint32_t>(g->interfaces_.size());
-    uint16_t port_id = RTE_MAX_ETHPORTS;
-    if (auto p = port_ids.find(i.port); p != port_ids.end()) {
-      port_id = p->second;
-      if (g->iface_by_port_[port_id] != no_index)
-        return make_error(ErrorCode::invalid_params, fmt::format("port {} is used by two interfaces", i.port));
-      g->iface_by_port_[port_id] = ii;
-    } else {
-      g->ports_missing_.push_back(i.port);
-    }
-    g->interfaces_.push_back({i.id, i.name, g->subnets_[sub->second].vpc, sub->second, port_id, to_ether(i.mac), i.ips});
-    for (const auto& ip : i.ips) {
-      if (auto st = add_endpoint(i.vpc_id, ip, {Endpoint::Kind::interface, ii}); !st) return st.error();
-    }
-  }
-  auto filters = FilterTables::build(config, hits);
-  if (!filters) return filters.error();
-  g->filters_ = std::move(*filters);
   return g;
 }
 
-Generation::~Generation() { rte_hash_free(endpoint_table_); }
-
-void Generation::lookup_endpoints(const EndpointKey* const* keys, uint32_t n, uint32_t* out) const {
-  void* data[RTE_HASH_LOOKUP_BULK_MAX];
-  uint32_t done = 0;
-  while (done < n) {
-    uint32_t chunk = std::min<uint32_t>(n - done, RTE_HASH_LOOKUP_BULK_MAX);
-    uint64_t hits = 0;
-    rte_hash_lookup_bulk_data(endpoint_table_, reinterpret_cast<const void**>(const_cast<const EndpointKey**>(keys + done)),
-                              chunk, &hits, data);
-    for (uint32_t i = 0; i < chunk; ++i)
-      out[done + i] = (hits >> i) & 1 ? static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data[i])) : no_index;
-    done += chunk;
-  }
+uint32_t Generation::find_interface(const std::string& name) const {
+  for (uint32_t i = 0; i < interfaces_.size(); ++i)
+    if (interfaces_[i].name == name) return i;
+  return no_index;
 }
 
-uint32_t Generation::lookup_endpoint(const EndpointKey& key) const {
-  void* data = nullptr;
-  if (rte_hash_lookup_data(endpoint_table_, &key, &data) < 0) return no_index;
-  return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data));
-}
-
-NeighborAnswer Generation::resolve_neighbor(uint32_t from_iface, L3 l3, const uint8_t* target) const {
-  using R = NeighborAnswer::Result;
-  const InterfaceEntry& iface = interfaces_[from_iface];
-  const VpcEntry& vpc = vpcs_[iface.vpc];
-  uint32_t ep = lookup_endpoint(make_endpoint_key(vpc.id, l3, target));
-  if (ep == no_index) return {R::unknown_target, nullptr, false};
-  const Endpoint& t = endpoints_[ep];
-  if (t.kind == Endpoint::Kind::gateway)
-    return t.index == iface.subnet ? NeighborAnswer{R::answer, &vpc.router_mac, true}
-                                   : NeighborAnswer{R::unknown_target, nullptr, false};
-  if (t.index == from_iface) return {R::own_address, nullptr, false};
-  const InterfaceEntry& other = interfaces_[t.index];
-  if (other.subnet != iface.subnet) return {R::unknown_target, nullptr, false};
-  return {R::answer, &other.mac, false};
-}
-
-bool Generation::vpc_contains(uint32_t vpc, L3 l3, const uint8_t* addr) const {
-  IpAddr a = ip_of(l3, addr);
-  for (const auto& p : vpcs_[vpc].cidrs)
-    if (family_matches(p, l3) && p.contains(a)) return true;
-  return false;
-}
-
-bool Generation::subnet_gateway(uint32_t subnet, L3 l3, uint8_t* addr_out) const {
-  for (const auto& p : subnets_[subnet].cidrs) {
-    if (!family_matches(p, l3)) continue;
-    IpAddr gw = p.first_host();
-    std::memcpy(addr_out, gw.bytes.data(), l3 == L3::ipv6 ? 16 : 4);
-    return true;
-  }
-  return false;
+size_t Generation::rules() const {
+  size_t n = 0;
+  for (const auto& t : tables_)
+    if (t) n += t->rules();
+  return n;
 }
 
 }  // namespace vpcnet::dp

@@ -1,8 +1,11 @@
-// One immutable generation of data-plane configuration: the lookup tables the
-// workers read, built from a CompiledConfig off the hot path. Workers hold a
-// pointer to the current generation for the length of one burst; a new one is
-// published with one atomic store and the old one freed after every worker has
-// passed a quiescent point (see config_store.hpp).
+// One immutable generation of data-plane configuration, built from a
+// CompiledConfig off the hot path: a spine part (the generation number, the
+// Interfaces as every stage and RPC method sees them, which port is whose)
+// plus one tables object per capability, built by the builder that
+// capability registered (TablesRegistrar). Workers hold a pointer to the
+// current generation for the length of one burst; a new one is published with
+// one atomic store and the old one freed after every worker has passed a
+// quiescent point (see config_store.hpp).
 #pragma once
 
 #include <array>
@@ -12,117 +15,133 @@
 #include <unordered_map>
 #include <vector>
 
-#include <rte_ether.h>
 #include <rte_ethdev.h>
 
-#include "dataplane/filter_tables.hpp"
 #include "dataplane/packet_meta.hpp"
 #include "dataplane/rule_hits.hpp"
 #include "policies/compiled_config.hpp"
 #include "policies/result.hpp"
 
-struct rte_hash;
-
 namespace vpcnet::dp {
 
-struct VpcEntry {
-  uint32_t id;
+// An Interface as the spine sees it: what flow records, RPC answers and
+// traces need. Its index is the same in the capability tables that hold more.
+struct InterfaceInfo {
+  uint32_t id = 0;         // stable id (flow records)
+  uint32_t vpc_id = 0;
+  uint32_t subnet_id = 0;
+  uint16_t port_id = RTE_MAX_ETHPORTS;  // RTE_MAX_ETHPORTS: the port is not on this data plane
   std::string name;
-  std::vector<Prefix> cidrs;
-  rte_ether_addr router_mac;
 };
 
-struct SubnetEntry {
-  uint32_t id;
-  std::string name;
-  uint32_t vpc;  // index into vpcs
-  std::vector<Prefix> cidrs;
+// A capability's part of a generation.
+class Tables {
+ public:
+  virtual ~Tables() = default;
+  // Classifier rules (or similar entries) it holds, for stats.get's last_apply.
+  virtual size_t rules() const { return 0; }
 };
 
-struct InterfaceEntry {
-  uint32_t id;
-  std::string name;
-  uint32_t vpc;     // index into vpcs
-  uint32_t subnet;  // index into subnets
-  uint16_t port_id; // RTE_MAX_ETHPORTS when the port does not exist on this data plane
-  rte_ether_addr mac;
-  std::vector<IpAddr> ips;
+constexpr uint32_t max_tables = 8;
+constexpr uint32_t no_tables_slot = UINT32_MAX;
+// The slot of tables type T in every generation, fixed when T's builder registers.
+template <typename T>
+inline uint32_t tables_slot = no_tables_slot;
+
+class Generation;
+
+// What a tables builder gets: the config, the rule-hit slots, the tables
+// built before its own (the builders it runs after), and the spine's
+// Interface directory, which the capability that owns Interfaces fills.
+class GenerationBuilder {
+ public:
+  GenerationBuilder(const CompiledConfig& config, const std::unordered_map<std::string, uint16_t>& port_ids,
+                    RuleHits& hits, Generation& gen)
+      : config_(config), port_ids_(port_ids), hits_(hits), gen_(gen) {}
+  const CompiledConfig& config() const { return config_; }
+  RuleHits& rule_hits() { return hits_; }
+  // Adds Interface info (the next index) on data-plane port `port` (a name
+  // from --port; not on this data plane: kept, reachable nowhere, reported
+  // by ports_missing()). Two Interfaces on one port are an error.
+  Result<uint32_t> add_interface(InterfaceInfo info, const std::string& port);
+  const std::vector<InterfaceInfo>& interfaces() const;
+  template <typename T>
+  const T* tables() const;
+
+ private:
+  const CompiledConfig& config_;
+  const std::unordered_map<std::string, uint16_t>& port_ids_;
+  RuleHits& hits_;
+  Generation& gen_;
 };
 
-// What an address inside a VPC resolves to.
-struct Endpoint {
-  enum class Kind : uint8_t { interface, gateway } kind;
-  uint32_t index;  // into interfaces (interface) or subnets (gateway)
+using TablesBuild = Result<std::unique_ptr<Tables>> (*)(GenerationBuilder& builder);
+
+struct TablesSpec {
+  std::string name;                // the capability ("vpc", "filter")
+  std::vector<std::string> after;  // capabilities whose tables it reads while building
+  TablesBuild build = nullptr;
 };
 
-// Key of the endpoint table: the same 24 bytes for IPv4 and IPv6.
-struct EndpointKey {
-  uint32_t vpc_id;
-  uint8_t family;  // 4 or 6
-  uint8_t pad[3];
-  uint8_t addr[16];
-};
-static_assert(sizeof(EndpointKey) == 24);
+// Registers a builder; returns its slot.
+uint32_t register_tables(TablesSpec spec);
 
-EndpointKey make_endpoint_key(uint32_t vpc_id, L3 l3, const uint8_t* addr);
-
-// Who answers an ARP request / neighbour solicitation from an Interface.
-struct NeighborAnswer {
-  enum class Result : uint8_t { answer, unknown_target, own_address } result;
-  const rte_ether_addr* mac;  // the MAC to answer with, when result == answer
-  bool is_gateway;
+// At namespace scope in the capability's tables file (linked with link_whole):
+//   const TablesRegistrar<FilterTables> registrar({.name = "filter", .after = {"vpc"}, .build = build_filter_tables});
+template <typename T>
+struct TablesRegistrar {
+  explicit TablesRegistrar(TablesSpec spec) { tables_slot<T> = register_tables(std::move(spec)); }
 };
 
 class Generation {
  public:
-  // port_ids maps data-plane port names to DPDK port ids. Interfaces whose
-  // port is not on this data plane are kept (they are reachable nowhere) and
-  // reported by ports_missing().
-  // Rule hit counters are kept by `hits` (they outlive generations).
+  // port_ids maps data-plane port names to DPDK port ids. Rule hit counters
+  // are kept by `hits` (they outlive generations). Runs every registered
+  // builder, ordered by their `after` names (ties by name).
   static Result<std::unique_ptr<Generation>> build(const CompiledConfig& config,
                                                    const std::unordered_map<std::string, uint16_t>& port_ids,
                                                    RuleHits& hits);
-  ~Generation();
   Generation(const Generation&) = delete;
   Generation& operator=(const Generation&) = delete;
 
   uint64_t number() const { return number_; }
 
   // Interface behind an ingress port, or no_index.
-  uint32_t interface_of_port(uint16_t port_id) const { return iface_by_port_[port_id]; }
-
-  // Bulk lookup of n keys; endpoints[i] = index into endpoints() or no_index.
-  void lookup_endpoints(const EndpointKey* const* keys, uint32_t n, uint32_t* endpoints) const;
-  uint32_t lookup_endpoint(const EndpointKey& key) const;
-
-  // The subnet gateway answers with the router MAC, another Interface of the
-  // same subnet with its own MAC; nothing else is answered.
-  NeighborAnswer resolve_neighbor(uint32_t from_iface, L3 l3, const uint8_t* target) const;
-
-  // Is addr inside one of the VPC's CIDRs? (Only asked on drop paths.)
-  bool vpc_contains(uint32_t vpc, L3 l3, const uint8_t* addr) const;
-  // The gateway address of subnet `subnet` in the family of l3, if it has one.
-  bool subnet_gateway(uint32_t subnet, L3 l3, uint8_t* addr_out) const;
-
-  const std::vector<VpcEntry>& vpcs() const { return vpcs_; }
-  const std::vector<SubnetEntry>& subnets() const { return subnets_; }
-  const std::vector<InterfaceEntry>& interfaces() const { return interfaces_; }
-  const std::vector<Endpoint>& endpoints() const { return endpoints_; }
+  uint32_t interface_of_port(uint16_t port_id) const {
+    return port_id < RTE_MAX_ETHPORTS ? iface_by_port_[port_id] : no_index;
+  }
+  const std::vector<InterfaceInfo>& interfaces() const { return interfaces_; }
+  uint32_t find_interface(const std::string& name) const;  // index, or no_index
   const std::vector<std::string>& ports_missing() const { return ports_missing_; }
-  const FilterTables& filters() const { return *filters_; }
+
+  // A capability's tables: one indexed load, no lookup by name. Stages read
+  // the pointer once per burst.
+  template <typename T>
+  const T& tables() const {
+    return *static_cast<const T*>(tables_[tables_slot<T>].get());
+  }
+  template <typename T>
+  const T* find_tables() const {
+    const uint32_t slot = tables_slot<T>;
+    return slot < max_tables ? static_cast<const T*>(tables_[slot].get()) : nullptr;
+  }
+  // Sum of every capability's Tables::rules().
+  size_t rules() const;
 
  private:
+  friend class GenerationBuilder;
   Generation() = default;
 
   uint64_t number_ = 0;
-  std::vector<VpcEntry> vpcs_;
-  std::vector<SubnetEntry> subnets_;
-  std::vector<InterfaceEntry> interfaces_;
-  std::vector<Endpoint> endpoints_;
+  std::vector<InterfaceInfo> interfaces_;
   std::vector<std::string> ports_missing_;
   std::array<uint32_t, RTE_MAX_ETHPORTS> iface_by_port_{};
-  rte_hash* endpoint_table_ = nullptr;
-  std::unique_ptr<FilterTables> filters_;
+  std::array<std::unique_ptr<Tables>, max_tables> tables_;
 };
+
+template <typename T>
+const T* GenerationBuilder::tables() const {
+  return gen_.find_tables<T>();
+}
 
 }  // namespace vpcnet::dp

@@ -34,17 +34,23 @@ struct Options {
   unsigned mbufs = 16383;
   uint32_t flow_capacity = 1u << 20;
   unsigned flow_log_interval = 60;
+  uint32_t hold_per_flow = vpcnet::dp::HoldLimits{}.per_flow;
+  uint32_t hold_total = vpcnet::dp::HoldLimits{}.total;
 };
 
 void add_options(CLI::App& app, Options& o) {
   app.description(
       "vpcnet data plane.\n"
-      "Usage: vpc-dataplane [EAL options] -- --port NAME=DEVARGS [--port ...] [options]\n"
+      "Usage: vpc-dataplane [EAL options] -- --port [ROLE:]NAME=DEVARGS [--port ...] [options]\n"
       "EAL options come first as in every DPDK application, e.g. -l 0,1 --in-memory (hugepages) or -l 0,1 --no-huge -m 512 --no-shconf --file-prefix NAME --no-pci.\n"
       "One worker runs on each EAL lcore but the main one (on the main lcore if it is the only one).");
   app.add_option("--port", o.ports,
-                 "NAME=DEVARGS: create DPDK device DEVARGS and call it NAME (Interface.spec.port), "
-                 "e.g. web1=net_tap0,iface=web1")
+                 "[ROLE:]NAME=DEVARGS: create DPDK device DEVARGS and call it NAME, e.g. web1=net_tap0,iface=web1. "
+                 "ROLE: workload (default: the port of the Interface whose spec.port is NAME), "
+                 "underlay (to other vpcnet hosts), uplink (to the outside), host (to local processes); "
+                 "e.g. underlay:up=net_tap1,iface=up0. Underlay, uplink and host ports drop what they receive "
+                 "(underlay_input/no_encryption, uplink_input/no_nat_gateway, host_input/no_host_service) "
+                 "until the capabilities that use them exist")
       ->required();
   app.add_option("--socket", o.socket, "JSON-RPC socket for vpc-controld")->capture_default_str();
   app.add_option("--policy", o.policy, "compile the policy FILE or DIR at start (standalone use, no controld)");
@@ -59,6 +65,14 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--flow-log-interval", o.flow_log_interval,
                  "seconds a flow's activity is aggregated into one flow-log record (and one at its end)")
       ->check(CLI::Range(1u, 3600u))
+      ->capture_default_str();
+  app.add_option("--hold-per-flow", o.hold_per_flow,
+                 "most packets of one flow a stage may hold; more are dropped (hold/flow_limit)")
+      ->check(CLI::Range(1u, 65536u))
+      ->capture_default_str();
+  app.add_option("--hold-total", o.hold_total,
+                 "most packets the stages of one worker may hold; more are dropped (hold/total_limit)")
+      ->check(CLI::Range(1u, 1u << 20))
       ->capture_default_str();
 }
 
@@ -106,6 +120,7 @@ int main(int argc, char** argv) {
   options.mbufs = o.mbufs;
   options.flow_capacity = o.flow_capacity;
   options.flow_log_interval_s = o.flow_log_interval;
+  options.hold = {o.hold_per_flow, o.hold_total};
   auto dataplane = vpcnet::dp::Dataplane::create(options);
   if (!dataplane) {
     spdlog::error("{}", dataplane.error().message);

@@ -198,7 +198,7 @@ ParseResult parse_packet(const uint8_t* data, uint32_t len, PacketMeta& meta) {
   }
 }
 
-bool is_icmp_error(const PacketMeta& meta) {
+bool is_icmp_with_quote(const PacketMeta& meta) {
   if (meta.l4_offset == 0) return false;
   const uint8_t type = static_cast<uint8_t>(meta.src_port >> 8);
   if (meta.l3 == L3::ipv4 && meta.l4_proto == IPPROTO_ICMP)

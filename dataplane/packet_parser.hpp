@@ -25,9 +25,10 @@ const char* parse_result_name(ParseResult r);
 
 ParseResult parse_packet(const uint8_t* data, uint32_t len, PacketMeta& meta);
 
-// Is the packet an ICMP/ICMPv6 error message (destination unreachable, time
-// exceeded, parameter problem, packet too big, source quench)?
-bool is_icmp_error(const PacketMeta& meta);
+// Is the packet an ICMP/ICMPv6 message that quotes the packet it reports on
+// (destination unreachable, packet too big, time exceeded, parameter problem,
+// source quench, redirect), so that it can be matched to that packet's flow?
+bool is_icmp_with_quote(const PacketMeta& meta);
 
 // The packet an ICMP error quotes (RFC 792, RFC 4443), in PacketMeta's
 // conventions (ICMP: src_port = type<<8|code, dst_port = echo id), so the

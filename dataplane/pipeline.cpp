@@ -1,6 +1,10 @@
 #include "dataplane/pipeline.hpp"
 
-#include "dataplane/stages/stages.hpp"
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "dataplane/dependency_order.hpp"
 
 namespace vpcnet::dp {
 namespace {
@@ -8,7 +12,6 @@ namespace {
 const CounterId tx_full = register_drop("tx", "queue_full", "the port's transmit queue was full");
 const CounterId tx_no_port = register_drop("tx", "no_port", "the destination port is not on this data plane");
 const CounterId tx_packets = register_event("tx", "packets", "packets handed to a port");
-const CounterId undecided = register_drop("pipeline", "undecided", "no stage decided the packet (a bug)");
 
 }  // namespace
 
@@ -46,79 +49,82 @@ void TxBuffers::flush(WorkerCounters& counters) {
   }
 }
 
-Pipeline Pipeline::standard() {
-  Pipeline p;
-  p.stages_ = make_standard_stages();
-  return p;
-}
-
-void reset_meta(rte_mbuf* m, uint16_t in_port) {
+void reset_meta(rte_mbuf* m, uint16_t in_port, PortRole role) {
   PacketMeta* meta = meta_of(m);
   meta->in_port = in_port;
+  meta->port_role = role;
   meta->verdict = Verdict::pending;
+  meta->vpc_id = 0;
   meta->in_iface = no_index;
-  meta->dst_endpoint = no_index;
-  meta->filter = FilterState::none;
+  meta->dst_iface = no_index;
+  meta->flow_match = FlowMatch::none;
   meta->flow = -1;
   meta->flow_dir = 0;
   meta->flow_continues = 0;
-  meta->nacl_checked = 0;
-  meta->rule_id[0] = meta->rule_id[1] = 0;
+  meta->recheck_stateless = 0;
+  std::memset(meta_areas_of(m), 0, meta_area_bytes);
+}
+
+Pipeline::Pipeline()
+    : to_host_(register_event("to_host", "packets", "packets handed to the host port with their origin")),
+      no_host_port_(register_drop("to_host", "no_host_port", "a stage sent a packet to the host, but no port has the host role")),
+      undecided_(register_drop("pipeline", "undecided", "no stage decided the packet (a bug)")) {
+  roles_.fill(PortRole::workload);
+}
+
+Result<Pipeline> Pipeline::create(const std::vector<StageSpec>& specs) {
+  if (const char* e = meta_area_error(); *e != '\0') return make_error(ErrorCode::internal_error, e);
+  std::vector<OrderNode> nodes;
+  for (const auto& s : specs) nodes.push_back({s.name, s.after, s.before});
+  auto order = dependency_order(nodes, "stage");
+  if (!order) return order.error();
+  Pipeline p;
+  for (size_t i : *order) {
+    const StageSpec& spec = specs[i];
+    if (spec.make == nullptr)
+      return make_error(ErrorCode::internal_error, fmt::format("stage {} has no make function", spec.name));
+    p.stages_.push_back(spec.make());
+    for (unsigned r = 0; r < port_role_count; ++r) {
+      if (!(spec.roles & role_bit(static_cast<PortRole>(r)))) continue;
+      p.paths_[r].stages.push_back(p.stages_.back().get());
+      p.paths_[r].names.push_back(spec.name);
+    }
+  }
+  return p;
+}
+
+void Pipeline::set_port_role(uint16_t port, PortRole role) {
+  if (port >= RTE_MAX_ETHPORTS) return;
+  roles_[port] = role;
+  if (role == PortRole::host && host_port_ >= RTE_MAX_ETHPORTS) host_port_ = port;
 }
 
 void Pipeline::trace(rte_mbuf* m, uint16_t in_port, StageContext& ctx) const {
-  reset_meta(m, in_port);
+  const PortRole role = role_of(in_port);
+  reset_meta(m, in_port, role);
   PacketMeta* meta = meta_of(m);
-  for (const auto& stage : stages_) {
+  const Path& path = paths_[static_cast<size_t>(role)];
+  for (size_t s = 0; s < path.stages.size(); ++s) {
     Burst one;
     one.pkts[0] = m;
     one.count = 1;
-    ctx.trace->begin(stage->name());
-    stage->process(one, ctx);
-    if (meta->verdict == Verdict::tx) {
-      ctx.trace->finish_tx(meta->out_port);
-      break;
-    }
-    if (meta->verdict == Verdict::drop) {
-      const auto infos = registered_counters();
-      const auto& info = infos[meta->drop_reason];
-      ctx.trace->finish_drop(info.stage + "/" + info.name, info.help);
-      break;
-    }
-  }
-  rte_pktmbuf_free(m);
-}
-
-void Pipeline::run(Burst& burst, uint16_t in_port, StageContext& ctx, TxBuffers& tx) const {
-  for (uint16_t i = 0; i < burst.count; ++i) reset_meta(burst.pkts[i], in_port);
-  WorkerCounters& counters = ctx.counters;
-  for (const auto& stage : stages_) {
-    if (burst.count == 0) return;
-    decided_by_stage = 0;
-    stage->process(burst, ctx);
-    if (decided_by_stage == 0) continue;  // all still pending: nothing to take out
-    // Take decided packets out; keep the pending ones dense and in order.
-    uint16_t kept = 0;
-    for (uint16_t i = 0; i < burst.count; ++i) {
-      rte_mbuf* m = burst.pkts[i];
-      PacketMeta* meta = meta_of(m);
-      switch (meta->verdict) {
-        case Verdict::pending: burst.pkts[kept++] = m; break;
-        case Verdict::tx: tx.push(meta->out_port, m, counters); break;
-        case Verdict::drop:
-          counters.add(meta->drop_reason);
-          rte_pktmbuf_free(m);
-          break;
+    ctx.trace->begin(path.names[s].c_str());
+    ctx.stage_index = static_cast<uint16_t>(s);
+    path.stages[s]->process(one, ctx);
+    if (meta->verdict == Verdict::pending) continue;
+    switch (meta->verdict) {
+      case Verdict::tx: ctx.trace->finish_tx(meta->out_port); break;
+      case Verdict::to_host: ctx.trace->finish_to_host(host_port_); break;
+      case Verdict::hold: ctx.trace->finish_hold(); break;
+      default: {
+        const auto infos = registered_counters();
+        const auto& info = infos[meta->drop_reason];
+        ctx.trace->finish_drop(info.stage + "/" + info.name, info.help);
       }
     }
-    burst.count = kept;
+    break;
   }
-  // A packet no stage decided is a bug in the stage list; never leak it.
-  for (uint16_t i = 0; i < burst.count; ++i) {
-    counters.add(undecided);
-    rte_pktmbuf_free(burst.pkts[i]);
-  }
-  burst.count = 0;
+  rte_pktmbuf_free(m);
 }
 
 }  // namespace vpcnet::dp

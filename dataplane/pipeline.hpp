@@ -1,33 +1,27 @@
-// The packet pipeline: an ordered list of stages, each one file in stages/
-// with one job, run to completion over a burst (like DPDK's l3fwd loop and
-// VPP's nodes). A stage looks only at packets still `pending`; it may decide a
-// packet (send it, drop it with a named reason) or leave it for the next
-// stage. Between stages the runner moves decided packets out of the burst, so
-// every stage sees a dense burst of undecided packets.
+// The packet pipeline: the registered stages, ordered once at start-up into
+// one plain array per port role (the role's ingress path), run to completion
+// over a burst. A stage looks only at packets still `pending`; between stages
+// the runner takes the decided packets out of the burst (sent, dropped and
+// counted, held, or handed to the host port), so every stage sees a dense
+// burst of undecided packets.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
 #include "dataplane/counters.hpp"
-#include "dataplane/flow_table.hpp"
-#include "dataplane/generation.hpp"
+#include "dataplane/hold_queue.hpp"
 #include "dataplane/packet_meta.hpp"
-#include "dataplane/rule_hits.hpp"
-#include "dataplane/trace.hpp"
+#include "dataplane/stage.hpp"
+#include "policies/result.hpp"
 
 namespace vpcnet::dp {
-
-constexpr uint16_t max_burst = 64;
-
-struct Burst {
-  rte_mbuf* pkts[max_burst];
-  uint16_t count = 0;
-};
 
 // Per-worker transmit buffers, one per port, flushed once per poll loop.
 class TxBuffers {
@@ -47,62 +41,135 @@ class TxBuffers {
   uint64_t dirty_[RTE_MAX_ETHPORTS / 64 + 1] = {};
 };
 
-struct StageContext {
-  const Generation& gen;
+// Where the runner puts decided packets: ports (a worker) or a test's record.
+// A sink has tx(m, port, stage) and drop(m, reason, stage).
+struct PortSink {
+  TxBuffers& tx_buffers;
   WorkerCounters& counters;
-  FlowTable& flows;
-  RuleHits& rule_hits;
-  uint64_t now_ns;          // one clock read per burst (vpcnet-replay: the pcap's time)
-  Trace* trace = nullptr;   // set by trace.packet: stages explain, and change no state
+  void tx(rte_mbuf* m, uint16_t port, uint16_t) { tx_buffers.push(port, m, counters); }
+  void drop(rte_mbuf* m, CounterId reason, uint16_t) {
+    counters.add(reason);
+    rte_pktmbuf_free(m);
+  }
 };
 
-class Stage {
- public:
-  virtual ~Stage() = default;
-  virtual const char* name() const = 0;
-  // Look at every packet of the (dense, all pending) burst; decide some.
-  virtual void process(Burst& burst, StageContext& ctx) = 0;
-};
-
-// How many packets the running stage decided (per worker thread), so the
-// runner skips the compaction pass after a stage that decided none.
-// (initial-exec: no __tls_get_addr call on the hot path; we are never dlopen()ed.)
-inline thread_local uint32_t decided_by_stage __attribute__((tls_model("initial-exec"))) = 0;
-
-// Helpers for stages: record a decision in the packet's metadata.
-inline void send(rte_mbuf* m, uint16_t port) {
-  PacketMeta* meta = meta_of(m);
-  meta->verdict = Verdict::tx;
-  meta->out_port = port;
-  ++decided_by_stage;
-}
-inline void drop(rte_mbuf* m, CounterId reason) {
-  PacketMeta* meta = meta_of(m);
-  meta->verdict = Verdict::drop;
-  meta->drop_reason = reason;
-  ++decided_by_stage;
-}
-
-// Resets what the stages fill in of a packet's metadata, before the first stage.
-void reset_meta(rte_mbuf* m, uint16_t in_port);
+// Resets the spine metadata the stages fill in and zeroes the capability
+// areas, before the first stage.
+void reset_meta(rte_mbuf* m, uint16_t in_port, PortRole role);
 
 class Pipeline {
  public:
-  // The stages of a vpcnet data plane, in order.
-  static Pipeline standard();
+  // Orders the stages (a start-up error when their after/before names do not
+  // order) and lays out one path per port role.
+  static Result<Pipeline> create(const std::vector<StageSpec>& specs = registered_stages());
 
-  // Runs one received burst (all from in_port) through the stages; decided
-  // packets go to tx (sent) or are freed (dropped and counted).
-  void run(Burst& burst, uint16_t in_port, StageContext& ctx, TxBuffers& tx) const;
+  // Roles of the data plane's ports (unlisted ports are workload ports); the
+  // first host port receives to_host packets.
+  void set_port_role(uint16_t port, PortRole role);
+  PortRole role_of(uint16_t port) const { return port < RTE_MAX_ETHPORTS ? roles_[port] : PortRole::workload; }
+  uint16_t host_port() const { return host_port_; }
 
-  // Runs one packet through the stages with ctx.trace set, noting after each
+  // Runs one received burst (all from in_port) along its role's path.
+  template <typename Sink>
+  void run(Burst& burst, uint16_t in_port, StageContext& ctx, Sink& sink) const;
+  // Runs the packets holders released since the last call, each from the
+  // stage after the one that held it (from the start when the generation
+  // changed while it was held).
+  template <typename Sink>
+  void run_released(StageContext& ctx, Sink& sink) const;
+  // Runs `burst` along `role`'s path from stage `first` on.
+  template <typename Sink>
+  void run_path(Burst& burst, PortRole role, uint16_t first, StageContext& ctx, Sink& sink) const;
+
+  // Runs one packet along its path with ctx.trace set, noting after each
   // stage what happened to it; frees the packet. Changes no flow or counter.
   void trace(rte_mbuf* m, uint16_t in_port, StageContext& ctx) const;
 
-  const std::vector<std::unique_ptr<Stage>>& stages() const { return stages_; }
+  const std::vector<std::string>& path_names(PortRole role) const { return paths_[static_cast<size_t>(role)].names; }
+  Stage* stage(PortRole role, size_t i) const { return paths_[static_cast<size_t>(role)].stages[i]; }
 
  private:
+  struct Path {
+    std::vector<Stage*> stages;
+    std::vector<std::string> names;
+  };
+  Pipeline();
+  template <typename Sink>
+  void take_decided(Burst& burst, uint16_t stage, StageContext& ctx, Sink& sink) const;
+
   std::vector<std::unique_ptr<Stage>> stages_;
+  std::array<Path, port_role_count> paths_;
+  std::array<PortRole, RTE_MAX_ETHPORTS> roles_;
+  uint16_t host_port_ = RTE_MAX_ETHPORTS;
+  CounterId to_host_, no_host_port_, undecided_;
 };
+
+// ------------------------------------------------------------- the runner
+
+template <typename Sink>
+void Pipeline::take_decided(Burst& burst, uint16_t stage, StageContext& ctx, Sink& sink) const {
+  uint16_t kept = 0;
+  for (uint16_t i = 0; i < burst.count; ++i) {
+    rte_mbuf* m = burst.pkts[i];
+    PacketMeta* meta = meta_of(m);
+    switch (meta->verdict) {
+      case Verdict::pending: burst.pkts[kept++] = m; break;
+      case Verdict::tx: sink.tx(m, meta->out_port, stage); break;
+      case Verdict::drop: sink.drop(m, meta->drop_reason, stage); break;
+      case Verdict::hold: break;  // the holder owns it now
+      case Verdict::to_host:
+        if (host_port_ >= RTE_MAX_ETHPORTS) {
+          sink.drop(m, no_host_port_, stage);
+        } else {
+          ctx.counters.add(to_host_);
+          meta->out_port = host_port_;
+          sink.tx(m, host_port_, stage);
+        }
+        break;
+    }
+  }
+  burst.count = kept;
+}
+
+template <typename Sink>
+void Pipeline::run_path(Burst& burst, PortRole role, uint16_t first, StageContext& ctx, Sink& sink) const {
+  const Path& path = paths_[static_cast<size_t>(role)];
+  const uint16_t n = static_cast<uint16_t>(path.stages.size());
+  for (uint16_t s = first; s < n; ++s) {
+    if (burst.count == 0) return;
+    decided_by_stage = 0;
+    ctx.stage_index = s;
+    path.stages[s]->process(burst, ctx);
+    if (decided_by_stage != 0) take_decided(burst, s, ctx, sink);  // else all still pending
+  }
+  // A packet no stage decided is a bug in a stage; never leak it.
+  for (uint16_t i = 0; i < burst.count; ++i) sink.drop(burst.pkts[i], undecided_, n);
+  burst.count = 0;
+}
+
+template <typename Sink>
+void Pipeline::run(Burst& burst, uint16_t in_port, StageContext& ctx, Sink& sink) const {
+  const PortRole role = role_of(in_port);
+  for (uint16_t i = 0; i < burst.count; ++i) reset_meta(burst.pkts[i], in_port, role);
+  run_path(burst, role, 0, ctx, sink);
+}
+
+template <typename Sink>
+void Pipeline::run_released(StageContext& ctx, Sink& sink) const {
+  if (ctx.holds == nullptr) return;
+  Burst burst;
+  HoldQueue::Resume resume;
+  while (ctx.holds->next_released(burst, resume, ctx.gen.number(), ctx.counters)) {
+    if (resume.restart) {
+      for (uint16_t i = 0; i < burst.count; ++i) {
+        rte_mbuf* m = burst.pkts[i];
+        reset_meta(m, meta_of(m)->in_port, resume.role);
+      }
+    } else {
+      for (uint16_t i = 0; i < burst.count; ++i) meta_of(burst.pkts[i])->verdict = Verdict::pending;
+    }
+    run_path(burst, resume.role, resume.stage, ctx, sink);
+  }
+}
 
 }  // namespace vpcnet::dp

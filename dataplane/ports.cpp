@@ -22,12 +22,41 @@ std::string mac_string(const rte_ether_addr& a) {
 
 }  // namespace
 
+const char* port_role_name(PortRole role) {
+  switch (role) {
+    case PortRole::workload: return "workload";
+    case PortRole::underlay: return "underlay";
+    case PortRole::uplink: return "uplink";
+    case PortRole::host: return "host";
+  }
+  return "unknown";
+}
+
+std::optional<PortRole> port_role_from_name(std::string_view name) {
+  for (PortRole r : {PortRole::workload, PortRole::underlay, PortRole::uplink, PortRole::host})
+    if (name == port_role_name(r)) return r;
+  return std::nullopt;
+}
+
 Result<PortSpec> parse_port_spec(std::string_view text) {
   auto eq = text.find('=');
   if (eq == std::string_view::npos || eq == 0 || eq + 1 == text.size())
     return make_error(ErrorCode::invalid_params,
-                      fmt::format("--port '{}': expected NAME=DEVARGS, e.g. web1=net_tap0,iface=web1", text));
-  PortSpec spec{std::string(text.substr(0, eq)), std::string(text.substr(eq + 1))};
+                      fmt::format("--port '{}': expected [ROLE:]NAME=DEVARGS, e.g. web1=net_tap0,iface=web1", text));
+  std::string_view name = text.substr(0, eq);
+  PortRole role = PortRole::workload;
+  if (auto colon = name.find(':'); colon != std::string_view::npos) {
+    auto r = port_role_from_name(name.substr(0, colon));
+    if (!r)
+      return make_error(ErrorCode::invalid_params,
+                        fmt::format("--port '{}': unknown role '{}' (workload, underlay, uplink or host)", text,
+                                    name.substr(0, colon)));
+    role = *r;
+    name = name.substr(colon + 1);
+  }
+  if (name.empty())
+    return make_error(ErrorCode::invalid_params, fmt::format("--port '{}': the port has no name", text));
+  PortSpec spec{std::string(name), std::string(text.substr(eq + 1)), std::nullopt, role};
   for (char c : spec.name)
     if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'))
       return make_error(ErrorCode::invalid_params,
@@ -39,7 +68,7 @@ Result<Port> probe_port(const PortSpec& spec) {
   if (spec.existing_port_id) {
     if (!rte_eth_dev_is_valid_port(*spec.existing_port_id))
       return make_error(ErrorCode::invalid_params, fmt::format("port {}: no such ethdev", spec.name));
-    return Port{spec.name, spec.devargs, *spec.existing_port_id};
+    return Port{spec.name, spec.devargs, *spec.existing_port_id, spec.role};
   }
   std::string device = spec.devargs.substr(0, spec.devargs.find(','));
   if (int rc = rte_dev_probe(spec.devargs.c_str()); rc != 0)
@@ -49,7 +78,7 @@ Result<Port> probe_port(const PortSpec& spec) {
   if (rte_eth_dev_get_port_by_name(device.c_str(), &port_id) != 0)
     return make_error(ErrorCode::invalid_params,
                       fmt::format("--port {}: device '{}' is not an Ethernet port", spec.name, device));
-  return Port{spec.name, spec.devargs, port_id};
+  return Port{spec.name, spec.devargs, port_id, spec.role};
 }
 
 Status configure_port(uint16_t port_id, uint16_t tx_queues, rte_mempool* pool) {
@@ -89,7 +118,8 @@ nlohmann::json port_info(const Port& port) {
   rte_eth_macaddr_get(port.port_id, &mac);
   rte_eth_link link{};
   rte_eth_link_get_nowait(port.port_id, &link);
-  return {{"name", port.name},       {"port_id", port.port_id},   {"devargs", port.devargs},
+  return {{"name", port.name},       {"port_id", port.port_id},   {"role", port_role_name(port.role)},
+          {"devargs", port.devargs},
           {"driver", info.driver_name ? info.driver_name : ""}, {"mac", mac_string(mac)},
           {"link_up", link.link_status == RTE_ETH_LINK_UP}};
 }
@@ -97,7 +127,8 @@ nlohmann::json port_info(const Port& port) {
 nlohmann::json port_stats(const Port& port) {
   rte_eth_stats s{};
   rte_eth_stats_get(port.port_id, &s);
-  return {{"name", port.name},          {"port_id", port.port_id}, {"rx_packets", s.ipackets},
+  return {{"name", port.name},          {"port_id", port.port_id}, {"role", port_role_name(port.role)},
+          {"rx_packets", s.ipackets},
           {"rx_bytes", s.ibytes},       {"tx_packets", s.opackets}, {"tx_bytes", s.obytes},
           {"rx_missed", s.imissed},     {"rx_errors", s.ierrors},   {"tx_errors", s.oerrors}};
 }

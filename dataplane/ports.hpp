@@ -1,5 +1,6 @@
-// Data-plane ports: DPDK devices created from `--port NAME=DEVARGS`
-// (net_tap, net_pcap, net_null, net_vhost, virtio_user, net_ring, ...).
+// Data-plane ports: DPDK devices created from `--port [ROLE:]NAME=DEVARGS`
+// (net_tap, net_pcap, net_null, net_vhost, virtio_user, net_ring, ...), each
+// with a role (packet_meta.hpp, PortRole) that picks its ingress path.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <rte_mempool.h>
 
+#include "dataplane/packet_meta.hpp"
 #include "policies/result.hpp"
 
 namespace vpcnet::dp {
@@ -20,15 +22,22 @@ struct PortSpec {
   std::string devargs;  // e.g. "net_tap0,iface=web1"
   // Set instead of devargs when the ethdev exists already (vpcnet-replay's ring ports).
   std::optional<uint16_t> existing_port_id;
+  PortRole role = PortRole::workload;
 };
 
-// "web1=net_tap0,iface=web1" -> {web1, net_tap0,iface=web1}
+const char* port_role_name(PortRole role);
+std::optional<PortRole> port_role_from_name(std::string_view name);
+
+// "web1=net_tap0,iface=web1" -> {web1, net_tap0,iface=web1, workload};
+// "underlay:up=net_tap1,iface=up0" -> {up, net_tap1,iface=up0, underlay}.
+// NAME has no ':', so the role prefix is never ambiguous.
 Result<PortSpec> parse_port_spec(std::string_view text);
 
 struct Port {
   std::string name;
   std::string devargs;
   uint16_t port_id = 0;
+  PortRole role = PortRole::workload;
 };
 
 // Creates the device (rte_dev_probe) and finds its ethdev port.

@@ -1,4 +1,4 @@
-// Hit counters of security-group and network-ACL rules, keyed by the rule's
+// Hit counters of rules (any capability's), keyed by the rule's
 // stable id and kept by the data plane across generations, so a count
 // survives every policy update that keeps the rule. A generation asks for a
 // rule's slot when it is built (control path); workers bump the slot with a

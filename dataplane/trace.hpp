@@ -22,13 +22,18 @@ class Trace {
     verdict_ = "tx";
     out_port_ = port;
   }
+  void finish_to_host(uint16_t port) {
+    verdict_ = "to_host";
+    out_port_ = port;
+  }
+  void finish_hold() { verdict_ = "hold"; }
   void finish_drop(std::string reason, std::string help) {
     verdict_ = "drop";
     reason_ = std::move(reason);
     help_ = std::move(help);
   }
 
-  // {"steps": [{"stage", "notes": [...]}], "verdict": "tx"|"drop"|"none", ...}
+  // {"steps": [{"stage", "notes": [...]}], "verdict": "tx"|"drop"|"hold"|"to_host"|"none", ...}
   nlohmann::json to_json() const;
   uint16_t out_port() const { return out_port_; }
   const std::string& verdict() const { return verdict_; }

@@ -22,6 +22,7 @@ Worker::Worker(WorkerConfig config, ConfigStore& store, const Pipeline& pipeline
       flows_(flows),
       rule_hits_(rule_hits),
       tx_(static_cast<uint16_t>(config_.id)),
+      holds_(config_.hold),
       no_config_(register_drop("pipeline", "no_config", "received before the first configuration was applied")) {
   if (config_.burst_size == 0 || config_.burst_size > max_burst) config_.burst_size = max_burst;
 }
@@ -30,6 +31,7 @@ uint32_t Worker::poll_once(uint64_t now_ns) {
   const Generation* gen = store_.current();
   uint32_t received = 0;
   Burst burst;
+  PortSink sink{tx_, counters_};
   for (uint16_t port : config_.rx_ports) {
     burst.count = rte_eth_rx_burst(port, 0, burst.pkts, config_.burst_size);
     if (burst.count == 0) continue;
@@ -39,8 +41,12 @@ uint32_t Worker::poll_once(uint64_t now_ns) {
       rte_pktmbuf_free_bulk(burst.pkts, burst.count);
       continue;
     }
-    StageContext ctx{*gen, counters_, flows_, rule_hits_, now_ns};
-    pipeline_.run(burst, port, ctx, tx_);
+    StageContext ctx{*gen, counters_, flows_, rule_hits_, now_ns, nullptr, &holds_};
+    pipeline_.run(burst, port, ctx, sink);
+  }
+  if (gen != nullptr) {
+    StageContext ctx{*gen, counters_, flows_, rule_hits_, now_ns, nullptr, &holds_};
+    pipeline_.run_released(ctx, sink);
   }
   tx_.flush(counters_);
   return received;

@@ -1,5 +1,6 @@
 // A worker polls its RX ports, runs each burst through the pipeline to
-// completion and flushes its TX buffers. With nothing to do it backs off
+// completion, runs the packets its stages released from hold, and flushes its
+// TX buffers. With nothing to do it backs off
 // (goes RCU-offline and sleeps), so several data planes can share a small
 // machine; it comes back within one sleep interval.
 #pragma once
@@ -10,6 +11,7 @@
 
 #include "dataplane/config_store.hpp"
 #include "dataplane/counters.hpp"
+#include "dataplane/hold_queue.hpp"
 #include "dataplane/pipeline.hpp"
 
 namespace vpcnet::dp {
@@ -21,6 +23,7 @@ struct WorkerConfig {
   unsigned idle_sleep_us = 100;   // 0: never sleep (pure polling)
   unsigned idle_polls_before_sleep = 256;
   uint64_t flow_log_interval_ns = 60'000'000'000;  // flow-log aggregation interval
+  HoldLimits hold;
 };
 
 // The wall clock the workers stamp flows with (flow logs report it).
@@ -50,6 +53,7 @@ class Worker {
   FlowTable& flows_;
   RuleHits& rule_hits_;
   TxBuffers tx_;
+  HoldQueue holds_;
   CounterId no_config_;
 };
 

@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (meta.l3_offset + meta.l3_length > size) std::abort();
     if (meta.l4_offset > meta.l3_offset + meta.l3_length) std::abort();
     // The quote of an ICMP error is parsed by conntrack: same bytes, same rules.
-    if (vpcnet::dp::is_icmp_error(meta)) {
+    if (vpcnet::dp::is_icmp_with_quote(meta)) {
       vpcnet::dp::QuotedPacket q;
       vpcnet::dp::parse_quoted_packet(frame.data(), static_cast<uint32_t>(frame.size()), meta, q);
     }

@@ -900,7 +900,7 @@ spec:
 """
 P_NACL_REPLY = filter_policy('prod+sg+nacl-reply', WEB_DB, SG_WEB, sg_db(True), NACL_REPLY)
 
-# Event counters (dataplane/stages/conntrack.cpp, flow_install.cpp)
+# Event counters (dataplane/conntrack.cpp, flow_install.cpp)
 CREATED = 'flow_install.flows_created'
 TRACKED = 'conntrack.established'
 RELATED = 'conntrack.icmp_error_related'
@@ -1184,6 +1184,36 @@ def steps_rst(v6):
             send('db1', mid_rst, ('web1', routed(mid_rst, WEB1)), event=TRACKED)]
 
 
+def steps_rst_ends(v6):
+    """After a RST (either side's) the connection has ended: what follows, either way, is a new
+    flow checked against the rules. web has no ingress rules, db allows all egress."""
+    steps = []
+
+    def seg(from_web, sport, flags, seq, ack=0, data=b'', drop=None, event=TRACKED):
+        a, b = (WEB1, DB1) if from_web else (DB1, WEB1)
+        f = tcp(a, b, sport if from_web else 5432, 5432 if from_web else sport, flags, seq=seq, ack=ack,
+                payload=data, v6=v6)
+        steps.append(send(a.port, f, drop=drop) if drop else send(a.port, f, (b.port, routed(f, b)), event=event))
+
+    for sport, rst_from_web in ((48100, True), (48101, False)):
+        seg(True, sport, 'S', 100, event=CREATED)
+        seg(False, sport, 'SA', 500, 101)
+        seg(True, sport, 'A', 101, 501)
+        seg(True, sport, 'PA', 101, 501, b'query')
+        seg(False, sport, 'PA', 501, 106, b'answer')
+        seg(rst_from_web, sport, 'RA', 106 if rst_from_web else 507, 507 if rst_from_web else 106)
+        # the responder's data after the RST: a new flow db1 -> web1, which web's ingress denies
+        seg(False, sport, 'PA', 507, 106, b'late', drop='security_group.ingress_denied')
+        seg(False, sport, 'PA', 507, 106, b'late', drop='conntrack.rejected_flow')
+    # the initiator's data after a RST is a new flow too, and the rules allow it: then the
+    # responder's answer is that flow's reply
+    seg(True, 48102, 'S', 100, event=CREATED)
+    seg(True, 48102, 'R', 101)
+    seg(True, 48102, 'PA', 101, 501, b'again', event=CREATED)
+    seg(False, 48102, 'PA', 501, 106, b'answer')
+    return steps
+
+
 def steps_echo(v6):
     ping = echo(WEB1, DB1, ident=0x4001, seq=1, v6=v6)
     pong = echo(DB1, WEB1, reply=True, ident=0x4001, seq=1, v6=v6)
@@ -1280,6 +1310,14 @@ FILTER_CASES = [
      'A bare ACK with no flow picks the connection up (rules allow it) and the RST+ACK back of '
      'that flow passes. IPv4 and IPv6.',
      'prod', lambda: both(steps_rst)),
+    ('tcp-rst-ends-flow',
+     'After a RST the connection has ended, as in AWS. web1 -> db1:5432 (allowed by db; web has '
+     'no ingress rules, db allows all egress) exchanges data, then web1 (port 48100) or db1 (port '
+     '48101) sends RST+ACK, which passes; db1\'s data after it is a new flow db1 -> web1 that '
+     'web\'s ingress denies (security_group.ingress_denied), then a remembered rejected flow '
+     '(conntrack.rejected_flow), never conntrack.tcp_out_of_state. On port 48102 web1 sends data '
+     'after its RST: a new flow its rules allow (picked up), whose reply passes. IPv4 and IPv6.',
+     P_SG_DB_EGRESS, lambda: both(steps_rst_ends), {'counters': {OUT_OF_STATE: 0}}),
     ('icmp-echo-sg',
      'A ping web1 -> db1 is allowed by db\'s rule "icmp type 8 from 10.0.0.0/16" (ICMPv6 128 from '
      'fd00:10::/48) and the echo replies pass back as the tracked flow although web has no '

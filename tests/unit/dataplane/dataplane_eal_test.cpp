@@ -1,6 +1,6 @@
-// Data-plane tests that need EAL (rte_hash, rte_rcu_qsbr, mbufs): Generation,
-// ConfigStore (RCU) and the standard stages run on mbufs without ports.
-// Own main(): EAL is initialised once, without hugepages or PCI.
+// Data-plane tests that need EAL (rte_hash, rte_rcu_qsbr, mbufs): ConfigStore
+// (RCU) and the registered stages run on mbufs without ports. Own main():
+// EAL is initialised once, without hugepages or PCI.
 #include <unistd.h>
 
 #include <atomic>
@@ -13,201 +13,18 @@
 
 #include <gtest/gtest.h>
 #include <rte_eal.h>
-#include <rte_hash.h>
 #include <rte_mbuf.h>
 
 #include "dataplane/config_store.hpp"
-#include "dataplane/counters.hpp"
-#include "dataplane/generation.hpp"
-#include "dataplane/pipeline.hpp"
-#include "dataplane/ports.hpp"
-#include "dataplane/stages/stages.hpp"
-#include "policies/filter/compiled.hpp"
-#include "policies/vpc/compiled.hpp"
-#include "tests/unit/dataplane/frames.hpp"
+#include "dataplane/vpc/vpc_tables.hpp"
+#include "tests/unit/dataplane/pipeline_fixture.hpp"
 
 namespace vpcnet::dp {
 namespace {
 
 using namespace vpcnet::dp::testing;
 
-IpAddr ip(const char* s) { return IpAddr::parse(s).value(); }
-Prefix prefix(const char* s) { return Prefix::parse(s).value(); }
-MacAddr mac(const char* s) { return MacAddr::parse(s).value(); }
-
-const Mac router_mac{0x02, 0x76, 0x70, 0x63, 0x00, 0x01};
-const Mac web1_mac{0x02, 0, 0, 0, 0x01, 0x0a};
-const Mac db1_mac{0x02, 0, 0, 0, 0x02, 0x0a};
-const Ip4 web1_ip = ip4(10, 0, 1, 10), db1_ip = ip4(10, 0, 2, 10), web_gw = ip4(10, 0, 1, 1);
-
-// A security group that allows everything both ways (these tests are about routing).
-filter::CompiledSecurityGroup allow_all_group(uint32_t id, const char* name, uint32_t vpc) {
-  filter::CompiledSecurityGroup g;
-  g.id = id;
-  g.name = name;
-  g.vpc_id = vpc;
-  filter::CompiledSgRule r;
-  r.remotes = {prefix("0.0.0.0/0"), prefix("::/0")};
-  r.id = id * 10 + 1;
-  g.ingress.push_back(r);
-  r.id = id * 10 + 2;
-  g.egress.push_back(r);
-  return g;
-}
-
-// VPC prod (id 1): subnets web 10.0.1.0/24 and db 10.0.2.0/24, web1 and db1.
-// VPC other (id 2): the same 10.0.1.0/24 again with other1 at 10.0.1.10.
-CompiledConfig make_config(uint64_t generation) {
-  CompiledConfig config;
-  auto& f = config.mutable_section<filter::FilterSection>();
-  f.security_groups.push_back(allow_all_group(1001, "prod-default", 1));
-  f.security_groups.push_back(allow_all_group(2001, "other-default", 2));
-  f.interfaces = {{101, {1001}}, {102, {1001}}, {201, {2001}}};
-  config.generation = generation;
-  auto& c = config.mutable_section<vpc::VpcSection>();
-  c.vpcs.push_back({1, "prod", {prefix("10.0.0.0/16")}, mac("02:76:70:63:00:01")});
-  c.vpcs.push_back({2, "other", {prefix("10.0.0.0/16")}, mac("02:76:70:63:00:02")});
-  c.subnets.push_back({11, "web", 1, {prefix("10.0.1.0/24")}, {ip("10.0.1.1")}});
-  c.subnets.push_back({12, "db", 1, {prefix("10.0.2.0/24")}, {ip("10.0.2.1")}});
-  c.subnets.push_back({21, "other-web", 2, {prefix("10.0.1.0/24")}, {ip("10.0.1.1")}});
-  c.interfaces.push_back({101, "web1", "web1", 1, 11, mac("02:00:00:00:01:0a"), {ip("10.0.1.10")}});
-  c.interfaces.push_back({102, "db1", "db1", 1, 12, mac("02:00:00:00:02:0a"), {ip("10.0.2.10")}});
-  c.interfaces.push_back({201, "other1", "other1", 2, 21, mac("02:00:00:00:03:0a"), {ip("10.0.1.10")}});
-  return config;
-}
-
-const std::unordered_map<std::string, uint16_t> two_ports{{"web1", 0}, {"db1", 1}};
-
-RuleHits& test_rule_hits() {
-  static RuleHits hits(1024);
-  return hits;
-}
-
-std::unique_ptr<Generation> build_gen(uint64_t generation) {
-  auto g = Generation::build(make_config(generation), two_ports, test_rule_hits());
-  if (!g) ADD_FAILURE() << g.error().message;
-  return g ? std::move(g.value()) : nullptr;
-}
-
-EndpointKey key4(uint32_t vpc, const Ip4& a) { return make_endpoint_key(vpc, L3::ipv4, a.data()); }
-
-CounterId counter_id(const std::string& stage, const std::string& name) {
-  auto all = registered_counters();
-  for (size_t i = 0; i < all.size(); ++i)
-    if (all[i].stage == stage && all[i].name == name) return static_cast<CounterId>(i);
-  ADD_FAILURE() << "counter " << stage << "/" << name << " is not registered";
-  return 0;
-}
-
-// ---------------------------------------------------------------- Generation
-
-TEST(Generation, InterfacesAndPorts) {
-  auto g = build_gen(7);
-  ASSERT_TRUE(g);
-  EXPECT_EQ(g->number(), 7u);
-  ASSERT_EQ(g->interfaces().size(), 3u);
-  EXPECT_EQ(g->interface_of_port(0), 0u);
-  EXPECT_EQ(g->interface_of_port(1), 1u);
-  EXPECT_EQ(g->interface_of_port(2), no_index);
-  EXPECT_EQ(g->interfaces()[0].port_id, 0);
-  EXPECT_EQ(g->interfaces()[1].port_id, 1);
-  EXPECT_EQ(g->interfaces()[2].port_id, RTE_MAX_ETHPORTS);
-  ASSERT_EQ(g->ports_missing().size(), 1u);
-  EXPECT_EQ(g->ports_missing()[0], "other1");
-  EXPECT_EQ(0, std::memcmp(g->vpcs()[0].router_mac.addr_bytes, router_mac.data(), 6));
-}
-
-TEST(Generation, LookupEndpoint) {
-  auto g = build_gen(1);
-  ASSERT_TRUE(g);
-  uint32_t web1 = g->lookup_endpoint(key4(1, web1_ip));
-  ASSERT_NE(web1, no_index);
-  EXPECT_EQ(g->endpoints()[web1].kind, Endpoint::Kind::interface);
-  EXPECT_EQ(g->endpoints()[web1].index, 0u);
-
-  uint32_t gw = g->lookup_endpoint(key4(1, web_gw));
-  ASSERT_NE(gw, no_index);
-  EXPECT_EQ(g->endpoints()[gw].kind, Endpoint::Kind::gateway);
-  EXPECT_EQ(g->subnets()[g->endpoints()[gw].index].name, "web");
-
-  uint32_t db_gw = g->lookup_endpoint(key4(1, ip4(10, 0, 2, 1)));
-  ASSERT_NE(db_gw, no_index);
-  EXPECT_EQ(g->subnets()[g->endpoints()[db_gw].index].name, "db");
-
-  EXPECT_EQ(g->lookup_endpoint(key4(1, ip4(10, 0, 1, 99))), no_index);
-  EXPECT_EQ(g->lookup_endpoint(key4(1, ip4(192, 168, 0, 1))), no_index);
-
-  // The same address in VPC 2 is another interface; in an unknown VPC nothing.
-  uint32_t other = g->lookup_endpoint(key4(2, web1_ip));
-  ASSERT_NE(other, no_index);
-  EXPECT_NE(other, web1);
-  EXPECT_EQ(g->interfaces()[g->endpoints()[other].index].name, "other1");
-  EXPECT_EQ(g->lookup_endpoint(key4(3, web1_ip)), no_index);
-  // IPv6 key with the IPv4 bytes does not match the IPv4 entry.
-  uint8_t v6[16] = {10, 0, 1, 10};
-  EXPECT_EQ(g->lookup_endpoint(make_endpoint_key(1, L3::ipv6, v6)), no_index);
-}
-
-TEST(Generation, LookupEndpointsBulkTwoChunks) {
-  auto g = build_gen(1);
-  ASSERT_TRUE(g);
-  constexpr uint32_t n = 100;  // > RTE_HASH_LOOKUP_BULK_MAX (64)
-  static_assert(n > RTE_HASH_LOOKUP_BULK_MAX);
-  std::vector<EndpointKey> keys(n);
-  std::vector<const EndpointKey*> ptrs(n);
-  for (uint32_t i = 0; i < n; ++i) {
-    // 0..63: 10.0.1.i (VPC 1); 64..99: 10.0.2.(i-64) (VPC 1), except 90: 10.0.1.10 in VPC 2.
-    keys[i] = i < 64 ? key4(1, ip4(10, 0, 1, static_cast<uint8_t>(i))) : key4(1, ip4(10, 0, 2, static_cast<uint8_t>(i - 64)));
-    if (i == 90) keys[i] = key4(2, web1_ip);
-    ptrs[i] = &keys[i];
-  }
-  std::vector<uint32_t> out(n, 12345);
-  g->lookup_endpoints(ptrs.data(), n, out.data());
-  for (uint32_t i = 0; i < n; ++i) {
-    SCOPED_TRACE(i);
-    EXPECT_EQ(out[i], g->lookup_endpoint(keys[i]));
-    bool hit = i == 1 || i == 10 || i == 65 || i == 74 || i == 90;
-    EXPECT_EQ(out[i] != no_index, hit);
-  }
-  EXPECT_EQ(g->endpoints()[out[74]].kind, Endpoint::Kind::interface);
-  EXPECT_EQ(g->endpoints()[out[74]].index, 1u);  // db1
-  EXPECT_EQ(g->endpoints()[out[65]].kind, Endpoint::Kind::gateway);
-  EXPECT_EQ(g->endpoints()[out[90]].index, 2u);  // other1
-
-  // Exactly one chunk and an empty lookup.
-  g->lookup_endpoints(ptrs.data() + 64, 36, out.data());
-  EXPECT_NE(out[1], no_index);  // key 65
-  g->lookup_endpoints(ptrs.data(), 0, out.data());
-}
-
-TEST(Generation, ResolveNeighbor) {
-  auto g = build_gen(1);
-  ASSERT_TRUE(g);
-  auto gw = g->resolve_neighbor(0, L3::ipv4, web_gw.data());
-  EXPECT_EQ(gw.result, NeighborAnswer::Result::answer);
-  EXPECT_TRUE(gw.is_gateway);
-  EXPECT_EQ(g->resolve_neighbor(0, L3::ipv4, web1_ip.data()).result, NeighborAnswer::Result::own_address);
-  // db1 is in another subnet, the db gateway too: not answered to web1.
-  EXPECT_EQ(g->resolve_neighbor(0, L3::ipv4, db1_ip.data()).result, NeighborAnswer::Result::unknown_target);
-  EXPECT_EQ(g->resolve_neighbor(0, L3::ipv4, ip4(10, 0, 2, 1).data()).result, NeighborAnswer::Result::unknown_target);
-}
-
-TEST(Generation, TwoInterfacesOnOnePortIsAnError) {
-  CompiledConfig c = make_config(1);
-  c.mutable_section<vpc::VpcSection>().interfaces[1].port = "web1";
-  auto g = Generation::build(c, two_ports, test_rule_hits());
-  ASSERT_FALSE(g);
-  EXPECT_NE(g.error().message.find("web1"), std::string::npos) << g.error().message;
-}
-
-TEST(Generation, UnknownSubnetOrVpcIsAnError) {
-  CompiledConfig c = make_config(1);
-  c.mutable_section<vpc::VpcSection>().interfaces[0].subnet_id = 999;
-  EXPECT_FALSE(Generation::build(c, two_ports, test_rule_hits()));
-  CompiledConfig d = make_config(1);
-  d.mutable_section<vpc::VpcSection>().subnets[0].vpc_id = 999;
-  EXPECT_FALSE(Generation::build(d, two_ports, test_rule_hits()));
-}
+vpc::EndpointKey key4(uint32_t vpc, const Ip4& a) { return vpc::make_endpoint_key(vpc, L3::ipv4, a.data()); }
 
 // --------------------------------------------------------------- ConfigStore
 
@@ -229,7 +46,7 @@ TEST(ConfigStore, WorkerSeesMonotonicGenerationsWhile200ArePublished) {
         uint64_t n = g->number();
         // Touch the tables: a generation freed too early is a use-after-free (ASan).
         if (g->interfaces().size() != 3 || g->interfaces()[0].name != "web1") ++violations;
-        if (g->lookup_endpoint(key4(1, web1_ip)) == no_index) ++violations;
+        if (g->tables<vpc::VpcTables>().lookup_endpoint(key4(1, web1_ip)) == no_index) ++violations;
         if (n < last) ++violations;
         last = n;
         ++reads;
@@ -273,86 +90,6 @@ TEST(ConfigStore, PublishWithWorkersOfflineDoesNotBlock) {
 }
 
 // ------------------------------------------------------------------ Pipeline
-
-rte_mempool* pool() {
-  static rte_mempool* p = create_packet_pool("dput_pool", 1023);
-  return p;
-}
-
-rte_mbuf* mbuf_of(const Bytes& frame) {
-  rte_mbuf* m = rte_pktmbuf_alloc(pool());
-  if (m == nullptr) return nullptr;
-  char* d = rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()));
-  if (d == nullptr) {
-    rte_pktmbuf_free(m);
-    return nullptr;
-  }
-  std::memcpy(d, frame.data(), frame.size());
-  return m;
-}
-
-Bytes bytes_of(rte_mbuf* m) {
-  const auto* p = rte_pktmbuf_mtod(m, const uint8_t*);
-  return Bytes(p, p + rte_pktmbuf_data_len(m));
-}
-
-// Pipeline::run without the TX step: the stages on one burst, decided packets
-// taken out after each stage. Returns how many packets no stage decided.
-class StageRunner {
- public:
-  StageRunner()
-      : stages_(make_standard_stages()),
-        counters_(std::make_unique<WorkerCounters>()),
-        flows_(std::move(FlowTable::create(4096, 1, nullptr).value())) {}
-  ~StageRunner() {
-    for (rte_mbuf* m : decided_) rte_pktmbuf_free(m);
-  }
-
-  uint16_t run(std::vector<rte_mbuf*> pkts, uint16_t in_port, const Generation& gen) {
-    Burst burst;
-    for (rte_mbuf* m : pkts) {
-      burst.pkts[burst.count++] = m;
-      reset_meta(m, in_port);
-    }
-    StageContext ctx{gen, *counters_, *flows_, test_rule_hits(), ++now_ns_};
-    for (const auto& stage : stages_) {
-      if (burst.count == 0) break;
-      stage->process(burst, ctx);
-      uint16_t kept = 0;
-      for (uint16_t i = 0; i < burst.count; ++i) {
-        rte_mbuf* m = burst.pkts[i];
-        PacketMeta* meta = meta_of(m);
-        if (meta->verdict == Verdict::pending) {
-          burst.pkts[kept++] = m;
-        } else {
-          decided_by_[m] = stage->name();
-          if (meta->verdict == Verdict::drop) counters_->add(meta->drop_reason);
-          decided_.push_back(m);
-        }
-      }
-      burst.count = kept;
-    }
-    for (uint16_t i = 0; i < burst.count; ++i) decided_.push_back(burst.pkts[i]);
-    return burst.count;
-  }
-
-  WorkerCounters& counters() { return *counters_; }
-  std::string decided_by(rte_mbuf* m) { return decided_by_.count(m) ? decided_by_[m] : "nobody"; }
-
- private:
-  std::vector<std::unique_ptr<Stage>> stages_;
-  std::unique_ptr<WorkerCounters> counters_;
-  std::unique_ptr<FlowTable> flows_;
-  uint64_t now_ns_ = 1'000'000'000;
-  std::vector<rte_mbuf*> decided_;
-  std::unordered_map<rte_mbuf*, std::string> decided_by_;
-};
-
-Bytes udp_frame(const Ip4& src, const Ip4& dst, uint8_t ttl, size_t payload_len = 18, uint16_t id = 0x1234) {
-  Bytes p(payload_len);
-  for (size_t i = 0; i < payload_len; ++i) p[i] = static_cast<uint8_t>(i);
-  return eth(router_mac, web1_mac, eth_ipv4, ipv4(src, dst, proto_udp, udp(3333, 4444, p), {.ttl = ttl, .id = id}));
-}
 
 TEST(Pipeline, StagesOnAMixedBurst) {
   ASSERT_NE(pool(), nullptr);
@@ -530,7 +267,7 @@ TEST(Pipeline, IngressPortWithoutInterfaceIsDropped) {
   StageRunner runner;
   ASSERT_EQ(runner.run({m}, 5, *gen), 0);
   ASSERT_EQ(meta_of(m)->verdict, Verdict::drop);
-  EXPECT_EQ(meta_of(m)->drop_reason, counter_id("eth_input", "no_interface"));
+  EXPECT_EQ(meta_of(m)->drop_reason, counter_id("workload_input", "no_interface"));
 }
 
 }  // namespace

@@ -1,0 +1,40 @@
+// Installing and counting tracked flows: the one place that writes a flow's
+// fields. The stages that decide new flows call install_flow() for a flow
+// they reject (so flow logs report REJECT and its next packets are dropped at
+// once in conntrack); the flow_install stage installs the accepted ones and
+// counts the packets of tracked flows that passed every stage.
+#pragma once
+
+#include <cstdint>
+
+#include <rte_mbuf.h>
+
+#include "dataplane/flow_table.hpp"
+#include "dataplane/stage.hpp"
+
+namespace vpcnet::dp {
+
+// Installs the packet's new flow (in place when meta.flow names a stale
+// entry of the same key) with `action`; reject_side 0: the initiator's side
+// rejected it, 1: the responder's. Returns the position, or -1 when the
+// table is full.
+int32_t install_flow(StageContext& ctx, rte_mbuf* m, FlowAction action, uint8_t reject_side);
+
+// Installs a fragment entry for a first fragment of the packet's flow, so
+// its later fragments follow it. False when the table is full.
+bool install_fragment_entry(StageContext& ctx, const PacketMeta& meta);
+
+// Counts a packet of an accepted tracked flow in direction meta.flow_dir
+// (packets, bytes, last seen, TCP state). False when a TCP packet did not
+// fit the flow's state (it still passes).
+bool count_tracked_packet(StageContext& ctx, Flow& f, const PacketMeta& meta);
+
+// What a capability records on a flow it took part in deciding, from its
+// metadata area (e.g. which rules allowed it). Called on every install and
+// re-install of a flow (not on fragment entries).
+using FlowInstallHook = void (*)(Flow& f, rte_mbuf* m);
+struct FlowInstallHookRegistrar {
+  FlowInstallHookRegistrar(const char* name, FlowInstallHook hook);
+};
+
+}  // namespace vpcnet::dp

@@ -1,0 +1,173 @@
+#include "dataplane/vpc/vpc_tables.hpp"
+
+#include "policies/vpc/compiled.hpp"
+
+#include <atomic>
+#include <cstring>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+
+namespace vpcnet::dp::vpc {
+namespace {
+
+rte_ether_addr to_ether(const MacAddr& mac) {
+  rte_ether_addr e;
+  std::memcpy(e.addr_bytes, mac.bytes.data(), 6);
+  return e;
+}
+
+EndpointKey key_of(uint32_t vpc_id, const IpAddr& a) {
+  return make_endpoint_key(vpc_id, a.family == Family::v4 ? L3::ipv4 : L3::ipv6, a.bytes.data());
+}
+
+bool family_matches(const Prefix& p, L3 l3) {
+  return (p.addr.family == Family::v4) == (l3 == L3::ipv4 || l3 == L3::arp);
+}
+
+IpAddr ip_of(L3 l3, const uint8_t* addr) {
+  IpAddr a;
+  a.family = (l3 == L3::ipv6) ? Family::v6 : Family::v4;
+  std::memcpy(a.bytes.data(), addr, a.family == Family::v4 ? 4 : 16);
+  return a;
+}
+
+const TablesRegistrar<VpcTables> registrar({.name = "vpc", .after = {}, .build = VpcTables::build});
+
+}  // namespace
+
+EndpointKey make_endpoint_key(uint32_t vpc_id, L3 l3, const uint8_t* addr) {
+  EndpointKey k{};
+  k.vpc_id = vpc_id;
+  if (l3 == L3::ipv6) {
+    k.family = 6;
+    std::memcpy(k.addr, addr, 16);
+  } else {
+    k.family = 4;
+    std::memcpy(k.addr, addr, 4);
+  }
+  return k;
+}
+
+Result<std::unique_ptr<Tables>> VpcTables::build(GenerationBuilder& builder) {
+  const auto& config = builder.config().section<vpcnet::vpc::VpcSection>();
+  std::unique_ptr<VpcTables> t(new VpcTables());
+
+  std::unordered_map<uint32_t, uint32_t> vpc_index, subnet_index;
+  for (const auto& v : config.vpcs) {
+    vpc_index[v.id] = static_cast<uint32_t>(t->vpcs_.size());
+    t->vpcs_.push_back({v.id, v.name, v.cidrs, to_ether(v.router_mac)});
+  }
+  for (const auto& s : config.subnets) {
+    auto vpc = vpc_index.find(s.vpc_id);
+    if (vpc == vpc_index.end())
+      return make_error(ErrorCode::invalid_params, fmt::format("subnet {} names unknown vpc id {}", s.name, s.vpc_id));
+    subnet_index[s.id] = static_cast<uint32_t>(t->subnets_.size());
+    t->subnets_.push_back({s.id, s.name, vpc->second, s.cidrs});
+  }
+
+  // Endpoint table: every gateway and every interface address, keyed by VPC.
+  static std::atomic<uint64_t> table_serial{0};
+  std::string table_name = fmt::format("ep{}", table_serial++);
+  size_t entries = 0;
+  for (const auto& s : config.subnets) entries += s.gateways.size();
+  for (const auto& i : config.interfaces) entries += i.ips.size();
+  rte_hash_parameters params{};
+  params.name = table_name.c_str();
+  params.entries = static_cast<uint32_t>(std::max<size_t>(64, entries * 2));
+  params.key_len = sizeof(EndpointKey);
+  params.hash_func = rte_hash_crc;  // SSE4.2 CRC32: cheaper than jhash on 24-byte keys
+  params.socket_id = SOCKET_ID_ANY;
+  t->endpoint_table_ = rte_hash_create(&params);
+  if (t->endpoint_table_ == nullptr)
+    return make_error(ErrorCode::internal_error, "cannot allocate the endpoint table (out of DPDK memory?)");
+
+  auto add_endpoint = [&](uint32_t vpc_id, const IpAddr& addr, Endpoint ep) -> Status {
+    EndpointKey key = key_of(vpc_id, addr);
+    uintptr_t index = t->endpoints_.size();
+    t->endpoints_.push_back(ep);
+    if (rte_hash_add_key_data(t->endpoint_table_, &key, reinterpret_cast<void*>(index)) < 0)
+      return make_error(ErrorCode::internal_error, "endpoint table full");
+    return Ok{};
+  };
+
+  for (const auto& s : config.subnets) {
+    uint32_t si = subnet_index[s.id];
+    for (const auto& gw : s.gateways) {
+      if (auto st = add_endpoint(s.vpc_id, gw, {Endpoint::Kind::gateway, si}); !st) return st.error();
+    }
+  }
+  for (const auto& i : config.interfaces) {
+    auto sub = subnet_index.find(i.subnet_id);
+    if (sub == subnet_index.end())
+      return make_error(ErrorCode::invalid_params, fmt::format("interface {} names unknown subnet id {}", i.name, i.subnet_id));
+    const SubnetEntry& subnet = t->subnets_[sub->second];
+    auto ii = builder.add_interface({i.id, t->vpcs_[subnet.vpc].id, subnet.id, RTE_MAX_ETHPORTS, i.name}, i.port);
+    if (!ii) return ii.error();
+    const uint16_t port_id = builder.interfaces()[*ii].port_id;
+    t->interfaces_.push_back({i.id, i.name, subnet.vpc, sub->second, port_id, to_ether(i.mac), i.ips});
+    for (const auto& ip : i.ips) {
+      if (auto st = add_endpoint(i.vpc_id, ip, {Endpoint::Kind::interface, *ii}); !st) return st.error();
+    }
+  }
+  return std::unique_ptr<Tables>(std::move(t));
+}
+
+VpcTables::~VpcTables() { rte_hash_free(endpoint_table_); }
+
+void VpcTables::lookup_endpoints(const EndpointKey* const* keys, uint32_t n, uint32_t* out) const {
+  void* data[RTE_HASH_LOOKUP_BULK_MAX];
+  uint32_t done = 0;
+  while (done < n) {
+    uint32_t chunk = std::min<uint32_t>(n - done, RTE_HASH_LOOKUP_BULK_MAX);
+    uint64_t hits = 0;
+    rte_hash_lookup_bulk_data(endpoint_table_, reinterpret_cast<const void**>(const_cast<const EndpointKey**>(keys + done)),
+                              chunk, &hits, data);
+    for (uint32_t i = 0; i < chunk; ++i)
+      out[done + i] = (hits >> i) & 1 ? static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data[i])) : no_index;
+    done += chunk;
+  }
+}
+
+uint32_t VpcTables::lookup_endpoint(const EndpointKey& key) const {
+  void* data = nullptr;
+  if (rte_hash_lookup_data(endpoint_table_, &key, &data) < 0) return no_index;
+  return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data));
+}
+
+NeighborAnswer VpcTables::resolve_neighbor(uint32_t from_iface, L3 l3, const uint8_t* target) const {
+  using R = NeighborAnswer::Result;
+  const InterfaceEntry& iface = interfaces_[from_iface];
+  const VpcEntry& vpc = vpcs_[iface.vpc];
+  uint32_t ep = lookup_endpoint(make_endpoint_key(vpc.id, l3, target));
+  if (ep == no_index) return {R::unknown_target, nullptr, false};
+  const Endpoint& t = endpoints_[ep];
+  if (t.kind == Endpoint::Kind::gateway)
+    return t.index == iface.subnet ? NeighborAnswer{R::answer, &vpc.router_mac, true}
+                                   : NeighborAnswer{R::unknown_target, nullptr, false};
+  if (t.index == from_iface) return {R::own_address, nullptr, false};
+  const InterfaceEntry& other = interfaces_[t.index];
+  if (other.subnet != iface.subnet) return {R::unknown_target, nullptr, false};
+  return {R::answer, &other.mac, false};
+}
+
+bool VpcTables::vpc_contains(uint32_t vpc, L3 l3, const uint8_t* addr) const {
+  IpAddr a = ip_of(l3, addr);
+  for (const auto& p : vpcs_[vpc].cidrs)
+    if (family_matches(p, l3) && p.contains(a)) return true;
+  return false;
+}
+
+bool VpcTables::subnet_gateway(uint32_t subnet, L3 l3, uint8_t* addr_out) const {
+  for (const auto& p : subnets_[subnet].cidrs) {
+    if (!family_matches(p, l3)) continue;
+    IpAddr gw = p.first_host();
+    std::memcpy(addr_out, gw.bytes.data(), l3 == L3::ipv6 ? 16 : 4);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace vpcnet::dp::vpc

@@ -1,0 +1,254 @@
+// The stage registry and runner: the order fixed at start-up, one ingress
+// path per port role, to_host, and the data plane's ports with roles.
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <rte_eth_ring.h>
+#include <rte_ring.h>
+
+#include "dataplane/dataplane.hpp"
+#include "dataplane/dependency_order.hpp"
+#include "tests/unit/dataplane/pipeline_fixture.hpp"
+
+namespace vpcnet::dp {
+namespace {
+
+using namespace vpcnet::dp::testing;
+
+std::vector<std::string> names_in_order(const std::vector<OrderNode>& nodes) {
+  auto order = dependency_order(nodes, "stage");
+  if (!order) return {"error: " + order.error().message};
+  std::vector<std::string> out;
+  for (size_t i : *order) out.push_back(nodes[i].name);
+  return out;
+}
+
+TEST(DependencyOrder, AfterBeforeAndTiesByName) {
+  // Registered in an arbitrary order; the result depends only on the declarations.
+  std::vector<OrderNode> nodes = {
+      {"send", {"filter"}, {}}, {"parse", {}, {}}, {"filter", {"parse"}, {}}, {"answer", {"parse"}, {"filter"}},
+      {"zeta", {}, {"parse"}}};
+  EXPECT_EQ(names_in_order(nodes), (std::vector<std::string>{"zeta", "parse", "answer", "filter", "send"}));
+  std::reverse(nodes.begin(), nodes.end());
+  EXPECT_EQ(names_in_order(nodes), (std::vector<std::string>{"zeta", "parse", "answer", "filter", "send"}));
+  // No constraints at all: by name.
+  EXPECT_EQ(names_in_order({{"b", {}, {}}, {"c", {}, {}}, {"a", {}, {}}}), (std::vector<std::string>{"a", "b", "c"}));
+}
+
+TEST(DependencyOrder, UnknownNameCycleAndDuplicateAreErrors) {
+  auto unknown = dependency_order({{"a", {"nothere"}, {}}}, "stage");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("nothere"), std::string::npos) << unknown.error().message;
+  auto cycle = dependency_order({{"a", {"b"}, {}}, {"b", {"c"}, {}}, {"c", {"a"}, {}}, {"d", {}, {}}}, "stage");
+  ASSERT_FALSE(cycle);
+  EXPECT_NE(cycle.error().message.find("a, b, c"), std::string::npos) << cycle.error().message;
+  EXPECT_FALSE(dependency_order({{"a", {}, {"a"}}}, "stage"));  // before itself
+  EXPECT_FALSE(dependency_order({{"a", {}, {}}, {"a", {}, {}}}, "stage"));
+}
+
+TEST(Pipeline, RegisteredStagesInTheirDeclaredOrder) {
+  auto p = Pipeline::create();
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(p->path_names(PortRole::workload),
+            (std::vector<std::string>{"eth_input", "workload_input", "arp_responder", "nd_responder", "source_check",
+                                      "route_lookup", "gateway", "conntrack", "network_acl", "security_group",
+                                      "flow_install", "ip_forward"}));
+  EXPECT_EQ(p->path_names(PortRole::underlay), (std::vector<std::string>{"eth_input", "underlay_input"}));
+  EXPECT_EQ(p->path_names(PortRole::uplink), (std::vector<std::string>{"eth_input", "uplink_input"}));
+  EXPECT_EQ(p->path_names(PortRole::host), (std::vector<std::string>{"eth_input", "host_input"}));
+}
+
+TEST(Pipeline, AStageWithAnUnknownPlaceIsAStartUpError) {
+  auto specs = registered_stages();
+  specs.push_back({.name = "lost", .after = {"no_such_stage"}, .make = specs[0].make});
+  auto p = Pipeline::create(specs);
+  ASSERT_FALSE(p);
+  EXPECT_NE(p.error().message.find("no_such_stage"), std::string::npos) << p.error().message;
+  specs.back() = {.name = "loop", .after = {"ip_forward"}, .before = {"eth_input"}, .make = specs[0].make};
+  EXPECT_FALSE(Pipeline::create(specs));
+}
+
+// ------------------------------------------------------------------- roles
+
+TEST(PortSpec, RolePrefix) {
+  auto plain = parse_port_spec("web1=net_tap0,iface=web1");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->name, "web1");
+  EXPECT_EQ(plain->devargs, "net_tap0,iface=web1");
+  EXPECT_EQ(plain->role, PortRole::workload);
+  auto under = parse_port_spec("underlay:up=net_tap1,iface=up0");
+  ASSERT_TRUE(under);
+  EXPECT_EQ(under->name, "up");
+  EXPECT_EQ(under->role, PortRole::underlay);
+  auto host = parse_port_spec("host:kernel=net_vhost0,iface=/run/a:b.sock");  // ':' in DEVARGS is fine
+  ASSERT_TRUE(host);
+  EXPECT_EQ(host->name, "kernel");
+  EXPECT_EQ(host->devargs, "net_vhost0,iface=/run/a:b.sock");
+  EXPECT_EQ(host->role, PortRole::host);
+  EXPECT_EQ(parse_port_spec("workload:vm1=x")->role, PortRole::workload);
+  EXPECT_EQ(parse_port_spec("uplink:out=x")->role, PortRole::uplink);
+  auto bad = parse_port_spec("transit:x=y");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("transit"), std::string::npos);
+  EXPECT_FALSE(parse_port_spec("underlay:=x"));
+  EXPECT_FALSE(parse_port_spec("underlay:a:b=x"));  // a name has no ':'
+}
+
+TEST(Pipeline, EachRoleHasItsOwnIngressAndNamedDrop) {
+  ASSERT_NE(pool(), nullptr);
+  auto gen = build_gen(1);
+  ASSERT_TRUE(gen);
+  StageRunner runner;
+  runner.pipeline().set_port_role(3, PortRole::underlay);
+  runner.pipeline().set_port_role(4, PortRole::uplink);
+  runner.pipeline().set_port_role(6, PortRole::host);
+  struct Case {
+    uint16_t port;
+    const char* stage;
+    const char* reason;
+  };
+  for (Case c : {Case{3, "underlay_input", "no_encryption"}, Case{4, "uplink_input", "no_nat_gateway"},
+                 Case{6, "host_input", "no_host_service"}, Case{5, "workload_input", "no_interface"}}) {
+    SCOPED_TRACE(c.stage);
+    rte_mbuf* m = mbuf_of(udp_frame(web1_ip, db1_ip, 64));
+    ASSERT_NE(m, nullptr);
+    ASSERT_EQ(runner.run({m}, c.port, *gen), 0);
+    ASSERT_EQ(meta_of(m)->verdict, Verdict::drop);
+    EXPECT_EQ(meta_of(m)->drop_reason, counter_id(c.stage, c.reason));
+    EXPECT_EQ(runner.decided_by(m), c.stage);
+    EXPECT_EQ(runner.counters().get(counter_id(c.stage, c.reason)), 1u);
+  }
+  // A malformed frame on the underlay is still eth_input's.
+  rte_mbuf* runt = mbuf_of(Bytes(10, 0));
+  ASSERT_EQ(runner.run({runt}, 3, *gen), 0);
+  EXPECT_EQ(runner.decided_by(runt), "eth_input");
+}
+
+// --------------------------------------------------------------- to_host
+
+// Hands the second and later packets of a tracked flow to the host.
+class ToHostStage final : public Stage {
+ public:
+  void process(Burst& burst, StageContext&) override {
+    for (uint16_t i = 0; i < burst.count; ++i)
+      if (meta_of(burst.pkts[i])->flow_match == FlowMatch::tracked) to_host(burst.pkts[i]);
+  }
+};
+
+std::vector<StageSpec> with_to_host_stage() {
+  auto specs = registered_stages();
+  specs.push_back({.name = "test_to_host", .after = {"conntrack"}, .before = {"network_acl"},
+                   .make = make_stage<ToHostStage>});
+  return specs;
+}
+
+TEST(Pipeline, ToHostGoesToTheHostPortWithItsOrigin) {
+  ASSERT_NE(pool(), nullptr);
+  auto gen = build_gen(1);
+  ASSERT_TRUE(gen);
+  StageRunner runner(with_to_host_stage());
+  runner.pipeline().set_port_role(7, PortRole::host);
+  runner.pipeline().set_port_role(8, PortRole::host);  // the first host port receives
+  EXPECT_EQ(runner.pipeline().host_port(), 7);
+  rte_mbuf* first = mbuf_of(udp_frame(web1_ip, db1_ip, 64));
+  rte_mbuf* second = mbuf_of(udp_frame(web1_ip, db1_ip, 64));
+  ASSERT_EQ(runner.run({first}, 0, *gen), 0);
+  ASSERT_EQ(meta_of(first)->verdict, Verdict::tx);  // a new flow: routed to db1
+  EXPECT_EQ(meta_of(first)->out_port, 1);
+  ASSERT_EQ(runner.run({second}, 0, *gen), 0);
+  const PacketMeta* meta = meta_of(second);
+  ASSERT_EQ(meta->verdict, Verdict::to_host);
+  EXPECT_EQ(meta->out_port, 7);
+  EXPECT_EQ(runner.decided_by(second), "test_to_host");
+  // Its origin: VPC prod, Interface web1 (index 0), the flow the first packet installed.
+  EXPECT_EQ(meta->vpc_id, 1u);
+  EXPECT_EQ(meta->in_iface, 0u);
+  EXPECT_EQ(meta->dst_iface, 1u);
+  EXPECT_EQ(meta->flow, meta_of(first)->flow);
+  EXPECT_GE(meta->flow, 0);
+  EXPECT_EQ(runner.counters().get(counter_id("to_host", "packets")), 1u);
+}
+
+TEST(Pipeline, ToHostWithoutAHostPortIsDroppedByName) {
+  ASSERT_NE(pool(), nullptr);
+  auto gen = build_gen(1);
+  ASSERT_TRUE(gen);
+  StageRunner runner(with_to_host_stage());
+  rte_mbuf* first = mbuf_of(udp_frame(web1_ip, db1_ip, 64));
+  rte_mbuf* second = mbuf_of(udp_frame(web1_ip, db1_ip, 64));
+  ASSERT_EQ(runner.run({first, second}, 0, *gen), 0);
+  // One burst: the first installs the flow, the second is still a new-flow packet.
+  EXPECT_EQ(meta_of(second)->verdict, Verdict::tx);
+  rte_mbuf* third = mbuf_of(udp_frame(web1_ip, db1_ip, 64));
+  ASSERT_EQ(runner.run({third}, 0, *gen), 0);
+  ASSERT_EQ(meta_of(third)->verdict, Verdict::to_host);
+  EXPECT_EQ(runner.counters().get(counter_id("to_host", "no_host_port")), 1u);
+  EXPECT_EQ(runner.counters().get(counter_id("to_host", "packets")), 0u);
+}
+
+// ------------------------------------------------- a data plane with roles
+
+struct RingPort {
+  rte_ring* rx = nullptr;
+  rte_ring* tx = nullptr;
+  int port_id = -1;
+};
+
+RingPort ring_port(const std::string& name) {
+  RingPort p;
+  p.rx = rte_ring_create(("rx_" + name).c_str(), 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  p.tx = rte_ring_create(("tx_" + name).c_str(), 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  if (p.rx && p.tx) p.port_id = rte_eth_from_rings(("net_ring_" + name).c_str(), &p.rx, 1, &p.tx, 1, SOCKET_ID_ANY);
+  return p;
+}
+
+TEST(Dataplane, PortsShowTheirRoleAndTheUnderlayCountsItsDrops) {
+  RingPort web = ring_port("dpr_web1"), under = ring_port("dpr_under");
+  ASSERT_GE(web.port_id, 0);
+  ASSERT_GE(under.port_id, 0);
+  DataplaneOptions options;
+  options.ports.push_back({"web1", "ring", static_cast<uint16_t>(web.port_id)});
+  options.ports.push_back({"up", "ring", static_cast<uint16_t>(under.port_id), PortRole::underlay});
+  options.mbufs = 511;
+  options.flow_capacity = 1024;
+  auto created = Dataplane::create(options);
+  ASSERT_TRUE(created) << created.error().message;
+  Dataplane& dp = **created;
+  ASSERT_TRUE(dp.apply(make_config(1)));
+
+  const auto ports = dp.ports_json()["ports"];
+  ASSERT_EQ(ports.size(), 2u);
+  EXPECT_EQ(ports[0]["role"], "workload");
+  EXPECT_EQ(ports[1]["role"], "underlay");
+
+  // A frame on the underlay port: through the real worker loop.
+  rte_mbuf* m = rte_pktmbuf_alloc(dp.packet_pool());
+  ASSERT_NE(m, nullptr);
+  const Bytes frame = udp_frame(web1_ip, db1_ip, 64);
+  std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(), frame.size());
+  ASSERT_EQ(rte_ring_enqueue(under.rx, m), 0);
+  dp.config_store().register_worker(0);
+  dp.config_store().worker_online(0);
+  EXPECT_EQ(dp.worker(0).poll_once(unix_now_ns()), 1u);
+  dp.config_store().worker_offline(0);
+
+  const auto stats = dp.stats();
+  EXPECT_EQ(stats["ports"][1]["role"], "underlay");
+  uint64_t underlay_drops = 0, no_interface = 0;
+  for (const auto& d : stats["drops"]) {
+    if (d["stage"] == "underlay_input" && d["reason"] == "no_encryption") underlay_drops = d["packets"];
+    if (d["stage"] == "workload_input" && d["reason"] == "no_interface") no_interface = d["packets"];
+  }
+  EXPECT_EQ(underlay_drops, 1u);
+  EXPECT_EQ(no_interface, 0u);
+  created->reset();
+  for (RingPort* p : {&web, &under}) {
+    rte_ring_free(p->rx);
+    rte_ring_free(p->tx);
+  }
+}
+
+}  // namespace
+}  // namespace vpcnet::dp
