@@ -38,9 +38,6 @@ struct VpcModel {
   std::map<std::string, Vpc> vpcs;
   std::map<std::string, Subnet> subnets;
   std::map<std::string, Interface> interfaces;
-
-  // The Vpc an Interface is in (through its Subnet).
-  const Vpc& vpc_of(const Interface& iface) const { return vpcs.at(subnets.at(iface.subnet).vpc); }
 };
 
 }  // namespace vpcnet::vpc

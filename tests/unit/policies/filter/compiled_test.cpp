@@ -2,6 +2,7 @@
 // groups resolved to member addresses, defaults, sorting) and the JSON form
 // (round trip, and rejection of malformed input).
 #include "policies/compiled_config.hpp"
+#include "policies/kind_registry.hpp"
 #include "policies/vpc/compiled.hpp"
 #include "policies/filter/compiled.hpp"
 #include "policies/vpc/model.hpp"
@@ -9,6 +10,7 @@
 #include <algorithm>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -127,6 +129,36 @@ TEST(CompileFilters, Example) {
   EXPECT_EQ(acl.inbound[0].cidr.to_string(), "10.0.1.0/24");
   EXPECT_EQ(acl.inbound[0].id, stable_id("NetworkAcl", "db-acl/inbound/100"));
   EXPECT_EQ(acl.outbound.size(), 2u);
+}
+
+// The rule listings the kinds register (controld's rules.list walks them).
+TEST(CompileFilters, RuleListings) {
+  const CompiledConfig c = compile(model_of(example_text()), 1);
+  std::map<uint32_t, uint64_t> hits{{stable_id("NetworkAcl", "db-acl/inbound/100"), 5}};
+  RuleHitCount hit = [&](uint32_t id) -> json {
+    auto it = hits.find(id);
+    return it == hits.end() ? 0 : it->second;
+  };
+  const KindInfo* sg = kind_registry().find("SecurityGroup");
+  const KindInfo* nacl = kind_registry().find("NetworkAcl");
+  ASSERT_TRUE(sg && sg->list_rules && nacl && nacl->list_rules);
+  auto db = sg->list_rules(c, "db", hit);
+  ASSERT_TRUE(db);
+  ASSERT_EQ(db->size(), group(c, "db").ingress.size() + group(c, "db").egress.size());
+  EXPECT_EQ((*db)[0]["direction"], "ingress");
+  EXPECT_EQ((*db)[0]["match"], "tcp 5432");
+  EXPECT_EQ((*db)[0]["remote"], "sg:web");
+  EXPECT_EQ((*db)[0]["hits"], 0);
+  auto acl = nacl->list_rules(c, "db-acl", hit);
+  ASSERT_TRUE(acl);
+  EXPECT_EQ((*acl)[0]["direction"], "inbound");
+  EXPECT_EQ((*acl)[0]["number"], 100);
+  EXPECT_EQ((*acl)[0]["action"], "allow");
+  EXPECT_EQ((*acl)[0]["remote"], "10.0.1.0/24");
+  EXPECT_EQ((*acl)[0]["hits"], 5);
+  EXPECT_FALSE(sg->list_rules(c, "db-acl", hit));  // names are per kind
+  EXPECT_FALSE(nacl->list_rules(c, "nope", hit));
+  EXPECT_FALSE(kind_registry().find("Vpc")->list_rules);
 }
 
 // prod with subnets web and db; groups web, app, admin; interfaces given by the caller.
