@@ -117,7 +117,7 @@ struct FlowTimeouts {
 };
 
 // Why a record was written.
-enum class FlowEnd : uint8_t { interval, idle, closed, reset, evicted };
+enum class FlowEnd : uint8_t { interval, idle, closed, reset };
 
 // One flow-log record: what the flow did since its previous record.
 struct FlowRecord {
@@ -154,8 +154,10 @@ class FlowTable {
 
   // Bulk lookup: positions[i] = flow position or -1.
   void lookup_bulk(const FlowKey* const* keys, uint32_t n, int32_t* positions) const;
-  // Inserts a new flow; returns its position (the Flow is zeroed, key set) or
-  // -1 when the table is full. If the key is already there, returns it.
+  // Inserts a new flow; returns its position (the Flow constructed afresh:
+  // key, start/last/export times now_ns, current epoch, generation 0 - not
+  // decided yet) or -1 when the table is full. If the key is already there,
+  // returns it.
   int32_t insert(const FlowKey& key, uint64_t now_ns);
   Flow& at(int32_t pos) { return flows_[pos]; }
   const Flow& at(int32_t pos) const { return flows_[pos]; }

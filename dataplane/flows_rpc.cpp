@@ -45,7 +45,6 @@ const char* end_name(FlowEnd e) {
     case FlowEnd::idle: return "idle";
     case FlowEnd::closed: return "closed";
     case FlowEnd::reset: return "reset";
-    case FlowEnd::evicted: return "evicted";
   }
   return "unknown";
 }

@@ -44,7 +44,6 @@ class HoldQueue {
 
   uint32_t held(uint64_t key) const;
   uint32_t size() const { return used_; }  // held + released but not yet run
-  const HoldLimits& limits() const { return limits_; }
 
   // The runner's side: the next run of released packets that continue at the
   // same stage of the same path (at most a burst). restart: the generation

@@ -86,7 +86,6 @@ class Pipeline {
   void trace(rte_mbuf* m, uint16_t in_port, StageContext& ctx) const;
 
   const std::vector<std::string>& path_names(PortRole role) const { return paths_[static_cast<size_t>(role)].names; }
-  Stage* stage(PortRole role, size_t i) const { return paths_[static_cast<size_t>(role)].stages[i]; }
 
  private:
   struct Path {

@@ -40,7 +40,6 @@ class Worker {
   uint32_t poll_once(uint64_t now_ns);
   // Ages out idle flows and writes flow records: `budget` table slots.
   void sweep_flows(uint64_t now_ns, uint32_t budget);
-  void flush() { tx_.flush(counters_); }
 
   // Loops until stop is set.
   void run(const std::atomic<bool>& stop);

@@ -170,9 +170,4 @@ Result<std::unique_ptr<Tables>> FilterTables::build(GenerationBuilder& builder) 
   return std::unique_ptr<Tables>(std::move(t));
 }
 
-size_t FilterTables::memory_bytes() const {
-  return sg_ingress_->memory_bytes() + sg_egress_->memory_bytes() + nacl_inbound_->memory_bytes() +
-         nacl_outbound_->memory_bytes();
-}
-
 }  // namespace vpcnet::dp::filter

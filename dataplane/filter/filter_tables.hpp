@@ -50,7 +50,6 @@ class FilterTables final : public Tables {
   // What classifier result r (>= 1) stands for.
   const RuleInfo& rule(uint32_t r) const { return rules_[r - 1]; }
   size_t rules() const override { return classifier_rules_; }
-  size_t memory_bytes() const;
 
  private:
   FilterTables() = default;

@@ -1,6 +1,5 @@
 // Security groups: stateful, per Interface, for new flows only (a tracked
-// flow's packets passed in conntrack, replies included, whatever the rules
-// say now). The sender's egress rules and the receiver's ingress rules are
+// flow's packets, replies included, pass whatever the rules say now). The sender's egress rules and the receiver's ingress rules are
 // classified for the whole burst at once; rules only allow, so a flow passes
 // when some rule of the Interface's groups matches on each side, and is
 // rejected otherwise (default: deny ingress; allow egress).
