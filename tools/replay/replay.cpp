@@ -86,7 +86,8 @@ rte_mbuf* frame_to_mbufs(rte_mempool* pool, const std::vector<uint8_t>& bytes) {
       return nullptr;
     }
     const size_t len = std::min<size_t>(bytes.size() - copied, rte_pktmbuf_tailroom(seg));
-    std::memcpy(rte_pktmbuf_append(seg, static_cast<uint16_t>(len)), bytes.data() + copied, len);
+    char* dst = rte_pktmbuf_append(seg, static_cast<uint16_t>(len));
+    if (len > 0) std::memcpy(dst, bytes.data() + copied, len);  // an empty frame has no data()
     copied += len;
     if (head == nullptr) {
       head = seg;
