@@ -581,6 +581,31 @@ def steps_padded_within():
     return [send('web1', f, ('web2', f))]
 
 
+JUMBO_FRAME = 9014  # a 9000-byte IP packet, the usual jumbo MTU, in an Ethernet frame
+
+
+def udp_frame(src, dst, size, dst_mac=None, v6=False, ident=1):
+    """A UDP datagram src -> dst in a frame of exactly `size` bytes; to the router unless dst_mac."""
+    e = Ether(src=src.mac, dst=dst_mac or src.router)
+    ip = IPv6(src=src.ip6, dst=dst.ip6, hlim=64) if v6 else IP(src=src.ip4, dst=dst.ip4, id=ident, flags='DF')
+    f = bytes(e / ip / UDP(sport=40000 + ident, dport=9) /
+              Raw(bytes((i & 0xff) for i in range(size - 14 - (40 if v6 else 20) - 8))))
+    assert len(f) == size
+    return f
+
+
+def steps_jumbo():
+    within = udp_frame(WEB1, WEB2, JUMBO_FRAME, dst_mac=WEB2.mac, ident=1)
+    routed4 = udp_frame(WEB1, DB1, JUMBO_FRAME, ident=2)
+    routed6 = udp_frame(DB1, WEB1, JUMBO_FRAME, v6=True, ident=3)
+    full = udp_frame(WEB1, DB1, 1514, ident=4)  # the largest standard frame fits
+    return [send('web1', within, drop='eth_input.multi_segment'),
+            send('web1', routed4, drop='eth_input.multi_segment'),
+            send('db1', routed6, drop='eth_input.multi_segment'),
+            send('web1', full, ('db1', routed(full, DB1))),
+            control()]
+
+
 def steps_gateway_unsupported():
     # curl's real SYN (http-curl-host.pcap) and dig's real query (dns-dig-udp.pcap) sent to the gateway
     syn = rewrite(capture('http-curl-host.pcap')[0], WEB1, DB1, server_ip4=WEB1.gw4, routed_=True)
@@ -754,6 +779,13 @@ CASES = [
      'A 60-byte frame with Ethernet padding after a short UDP packet is delivered unchanged '
      '(padding included) within the subnet.',
      'prod', steps_padded_within),
+    ('jumbo-frame-dropped',
+     f'{JUMBO_FRAME}-byte frames (a 9000-byte UDP datagram; within the subnet web1 -> web2, routed '
+     'web1 -> db1 over IPv4 and db1 -> web1 over IPv6) are larger than one packet buffer: each '
+     'is dropped (eth_input.multi_segment, as from a real port) and nothing comes out. The frames '
+     'after them are still fed: a 1514-byte frame web1 -> db1 is routed and a ping web1 -> web2 '
+     'is delivered.',
+     'prod', steps_jumbo),
     ('dns-within-subnet',
      'A real dig DNS query and its answer (dns-dig-udp.pcap) between web1 (client) and web2 '
      '(server) are delivered unchanged.',

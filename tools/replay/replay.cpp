@@ -3,11 +3,15 @@
 // one at a time in timestamp order (one clock, so a case can hold a request on
 // one port and its reply on another); after each, the pipeline runs until it
 // is idle and what every port sent is appended to that port's output pcap.
+// A frame larger than one packet buffer arrives as a chain of buffers, as from
+// a port that scatters received frames, so the pipeline counts it where it
+// counts such frames from a real port (eth_input.multi_segment).
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <vector>
 
 #include <unistd.h>
 
@@ -15,6 +19,7 @@
 #include <pcap/pcap.h>
 #include <rte_eal.h>
 #include <rte_eth_ring.h>
+#include <rte_mbuf.h>
 #include <rte_ring.h>
 
 #include "dataplane/dataplane.hpp"
@@ -67,6 +72,32 @@ bool read_pcap(const std::string& path, size_t port, std::vector<InputPacket>& o
     out.push_back({h->ts, port, out.size(), std::vector<uint8_t>(data, data + h->caplen)});
   pcap_close(p);
   return true;
+}
+
+// Copies a frame into a chain of buffers from `pool`, as many as it needs.
+// nullptr when the pool has too few free buffers.
+rte_mbuf* frame_to_mbufs(rte_mempool* pool, const std::vector<uint8_t>& bytes) {
+  rte_mbuf* head = nullptr;
+  size_t copied = 0;
+  do {
+    rte_mbuf* seg = rte_pktmbuf_alloc(pool);
+    if (seg == nullptr) {
+      rte_pktmbuf_free(head);
+      return nullptr;
+    }
+    const size_t len = std::min<size_t>(bytes.size() - copied, rte_pktmbuf_tailroom(seg));
+    char* dst = rte_pktmbuf_append(seg, static_cast<uint16_t>(len));
+    if (len > 0) std::memcpy(dst, bytes.data() + copied, len);  // an empty frame has no data()
+    copied += len;
+    if (head == nullptr) {
+      head = seg;
+    } else if (rte_pktmbuf_chain(head, seg) != 0) {  // more than RTE_MBUF_MAX_NB_SEGS
+      rte_pktmbuf_free(seg);
+      rte_pktmbuf_free(head);
+      return nullptr;
+    }
+  } while (copied < bytes.size());
+  return head;
 }
 
 }  // namespace
@@ -172,13 +203,14 @@ int main(int argc, char** argv) {
     }
   };
   for (const auto& pkt : input) {
-    rte_mbuf* m = rte_pktmbuf_alloc(dp.packet_pool());
-    char* dst = m ? rte_pktmbuf_append(m, static_cast<uint16_t>(pkt.bytes.size())) : nullptr;
-    if (dst == nullptr || pkt.bytes.size() > UINT16_MAX) {
-      std::fprintf(stderr, "error: packet of %zu bytes does not fit a buffer\n", pkt.bytes.size());
+    // Running out of buffers is a fault of the replay (its pool is sized for
+    // a case's frames), not of the frame: stop rather than count a drop.
+    rte_mbuf* m = frame_to_mbufs(dp.packet_pool(), pkt.bytes);
+    if (m == nullptr) {
+      std::fprintf(stderr, "error: a frame of %zu bytes needs more packet buffers than there are\n",
+                   pkt.bytes.size());
       return 1;
     }
-    std::memcpy(dst, pkt.bytes.data(), pkt.bytes.size());
     ReplayPort& p = ports[pkt.port];
     rte_ring_enqueue(p.rx, m);
     ++p.fed;

@@ -1,6 +1,7 @@
-// Human-readable output of vpcctl: tables and YAML.
+// Human-readable output of vpcctl: tables and the cells in them.
 #pragma once
 
+#include <cstdint>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -13,25 +14,11 @@ namespace vpcctl {
 void print_table(std::ostream& out, const std::vector<std::string>& header,
                  const std::vector<std::vector<std::string>>& rows);
 
-// `get` table: NAME plus a summary per kind (Vpc: CIDRS ROUTER_MAC; Subnet: VPC CIDRS;
-// Interface: PORT SUBNET MAC IPS; other kinds: the spec as compact JSON).
-void print_documents_table(std::ostream& out, const std::string& kind, const nlohmann::json& docs);
-
-// Documents as a multi-document YAML stream (kind, name, spec): vpcctl apply reads it back.
-std::string documents_to_yaml(const nlohmann::json& docs);
-
-// stats: ports, then drops and counters (non-zero only unless `wide`), then the generations.
-void print_stats(std::ostream& out, const nlohmann::json& stats, bool wide);
-
-void print_ports(std::ostream& out, const nlohmann::json& ports);
-
-// `get securitygroup NAME -o wide` / `get networkacl NAME -o wide`: the rules with hit counts (rules.list).
-void print_rules(std::ostream& out, const nlohmann::json& listing);
-
-// `flows`: one row per tracked flow (flows.list).
-void print_flows(std::ostream& out, const nlohmann::json& flows);
-
-// `trace`: what each stage did with the packet, then the verdict (trace.packet).
-void print_trace(std::ostream& out, const nlohmann::json& trace);
+// A JSON value as a table cell: "-" for null, yes/no, arrays comma-separated.
+std::string cell(const nlohmann::json& v);
+// The cell of member `key` of `obj`; "-" when it is missing or `obj` is not an object.
+std::string field(const nlohmann::json& obj, const char* key);
+// Member `key` as a count: 0 when missing, negative or not an integer.
+uint64_t num(const nlohmann::json& obj, const char* key);
 
 }  // namespace vpcctl
