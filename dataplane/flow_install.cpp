@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -72,6 +73,7 @@ void fill_flow(StageContext& ctx, Flow& f, Fill fill, rte_mbuf* m, const PacketM
   const uint64_t passed = action == FlowAction::accept ? ctx.gen.number() : 0;
   f.stateless_generation[dir].store(passed, std::memory_order_relaxed);
   f.stateless_generation[1 - dir].store(0, std::memory_order_relaxed);
+  for (auto& r : f.resolved) r.generation.store(0, std::memory_order_release);  // decided anew: resolved anew
   for (FlowInstallHook hook : install_hooks()) hook(f, m);
   if (fill == Fill::continues) {
     count_tracked_packet(ctx, f, meta);
@@ -135,8 +137,7 @@ class FlowInstallStage final : public Stage {
           // Every stage passed it: the stateless ones need not look at this direction again in this generation.
           if (meta->recheck_stateless)
             f.stateless_generation[meta->flow_dir].store(ctx.gen.number(), std::memory_order_relaxed);
-          if (!count_tracked_packet(ctx, f, *meta)) ctx.counters.add(tcp_out_of_state);
-          ctx.counters.add(established);
+          pass_tracked_packet(ctx, f, *meta);
           break;
         }
         case FlowMatch::related:
@@ -196,6 +197,33 @@ bool install_fragment_entry(StageContext& ctx, const PacketMeta& meta) {
   if (pos < 0) return false;
   fill_flow(ctx, ctx.flows.at(pos), Fill::fragment, nullptr, meta, FlowAction::accept, 0, meta.flow);
   return true;
+}
+
+void pass_tracked_packet(StageContext& ctx, Flow& f, const PacketMeta& meta) {
+  if (!count_tracked_packet(ctx, f, meta)) ctx.counters.add(tcp_out_of_state);
+  ctx.counters.add(established);
+}
+
+void remember_forwarding(StageContext& ctx, rte_mbuf* m, const Forwarding& forwarding) {
+  const PacketMeta& meta = *meta_of(m);
+  if (ctx.trace || meta.flow < 0 || (meta.flow_match != FlowMatch::tracked && meta.flow_match != FlowMatch::new_flow))
+    return;
+  Flow& f = ctx.flows.at(meta.flow);
+  if (f.action != FlowAction::accept) return;
+  ResolvedAction& r = f.resolved[meta.flow_dir];
+  r.generation.store(0, std::memory_order_relaxed);
+  r.in_port = meta.in_port;
+  std::memcpy(r.in_src_mac, forwarding.in_src_mac, 6);
+  r.out_port = forwarding.out_port;
+  r.rewrite_macs = forwarding.dst_mac != nullptr;
+  if (r.rewrite_macs) {
+    std::memcpy(r.dst_mac, forwarding.dst_mac, 6);
+    std::memcpy(r.src_mac, forwarding.src_mac, 6);
+  }
+  r.decrement_ttl = forwarding.decrement_ttl;
+  r.rewrite = 0;
+  r.encrypt = 0;
+  r.generation.store(ctx.gen.number(), std::memory_order_release);
 }
 
 bool count_tracked_packet(StageContext& ctx, Flow& f, const PacketMeta& meta) {

@@ -29,6 +29,22 @@ bool install_fragment_entry(StageContext& ctx, const PacketMeta& meta);
 // fit the flow's state (it still passes).
 bool count_tracked_packet(StageContext& ctx, Flow& f, const PacketMeta& meta);
 
+// A stage that forwards a packet of an accepted tracked flow tells what it
+// resolved; the direction's next packets then take the fast path until the
+// generation changes. Nothing happens for other packets or in a trace.
+struct Forwarding {
+  uint16_t out_port;
+  const uint8_t* in_src_mac;  // the sender's MAC, as the source checks passed it
+  const uint8_t* dst_mac;     // nullptr: the frame's MACs are left as they are
+  const uint8_t* src_mac;
+  bool decrement_ttl;
+};
+void remember_forwarding(StageContext& ctx, rte_mbuf* m, const Forwarding& forwarding);
+
+// Counts a packet of an accepted tracked flow that passes (count_tracked_packet
+// plus the conntrack/established and tcp_out_of_state counters).
+void pass_tracked_packet(StageContext& ctx, Flow& f, const PacketMeta& meta);
+
 // What a capability records on a flow it took part in deciding, from its
 // metadata area (e.g. which rules allowed it). Called on every install and
 // re-install of a flow (not on fragment entries).

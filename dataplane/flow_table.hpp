@@ -65,6 +65,25 @@ const char* flow_state_name(FlowState s);
 
 enum class FlowAction : uint8_t { accept, reject };
 
+// What one direction of an accepted flow resolved to, kept so that its next
+// packets take the fast path (fast_path.cpp) and skip every other stage.
+// Written by the one worker that receives the direction (a port is polled by
+// one worker), when a stage forwards one of its packets; valid only under the
+// generation it names, so a new generation makes the next packet resolve it
+// again.
+struct ResolvedAction {
+  std::atomic<uint64_t> generation{0};  // resolved under this generation (0: not resolved); written last
+  uint16_t in_port = 0;                 // the direction arrives on this port...
+  uint8_t in_src_mac[6] = {};           // ...from this MAC (what the source checks passed)
+  uint16_t out_port = 0;
+  uint8_t dst_mac[6] = {};              // written into the frame when rewrite_macs
+  uint8_t src_mac[6] = {};
+  uint8_t rewrite_macs = 0;
+  uint8_t decrement_ttl = 0;            // TTL / hop limit - 1 (a packet it would take to 0 takes the slow path)
+  uint32_t rewrite = 0;                 // slot: an address/port translation (NAT, Lattice); 0 = none, none exist yet
+  uint32_t encrypt = 0;                 // slot: the security association to encrypt with; 0 = none, none exist yet
+};
+
 // Directions: 0 = initiator -> responder, 1 = responder -> initiator.
 struct Flow {
   FlowKey key;
@@ -84,6 +103,7 @@ struct Flow {
   uint32_t rule_id[2];                   // rules that allowed it, per side: [0] the initiator's, [1] the responder's (0: none)
   std::atomic<uint64_t> stateless_generation[2];  // generation whose stateless stages passed direction d (0: none yet)
   int32_t parent;                        // fragment entry: position of its flow, else -1
+  ResolvedAction resolved[2];            // per direction (fast path)
   // Flow-log export baseline (written only by the sweeping worker).
   uint64_t exported_packets[2];
   uint64_t exported_bytes[2];

@@ -21,6 +21,21 @@ bool set_frame_length(rte_mbuf* m, uint32_t len) {
   return true;
 }
 
+void decrement_ttl(rte_mbuf* m, const PacketMeta& meta) {
+  uint8_t* l3 = rte_pktmbuf_mtod(m, uint8_t*) + meta.l3_offset;
+  if (meta.l3 == L3::ipv6) {
+    reinterpret_cast<rte_ipv6_hdr*>(l3)->hop_limits--;
+    return;
+  }
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(l3);
+  ip->time_to_live--;
+  // TTL is the high byte of its 16-bit word.
+  uint32_t sum = static_cast<uint16_t>(~rte_be_to_cpu_16(ip->hdr_checksum)) + 0xfeffu;
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  ip->hdr_checksum = rte_cpu_to_be_16(static_cast<uint16_t>(~sum));
+}
+
 void finish_icmpv4(rte_ipv4_hdr* ip, uint8_t* icmp, uint32_t icmp_len) {
   ip->hdr_checksum = 0;
   ip->hdr_checksum = rte_ipv4_cksum(ip);

@@ -16,6 +16,9 @@ namespace vpcnet::dp {
 // Sets data_len/pkt_len of a single-segment mbuf; false if it does not fit.
 bool set_frame_length(rte_mbuf* m, uint32_t len);
 
+// TTL / hop limit minus one (IPv4: RFC 1624 incremental checksum update).
+void decrement_ttl(rte_mbuf* m, const PacketMeta& meta);
+
 // Finishes the checksums of an IPv4 header and the ICMP message after it.
 void finish_icmpv4(rte_ipv4_hdr* ip, uint8_t* icmp, uint32_t icmp_len);
 // Finishes the ICMPv6 checksum (pseudo-header from ip).

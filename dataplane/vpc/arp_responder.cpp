@@ -73,7 +73,7 @@ class ArpResponderStage final : public Stage {
   CounterId replies_ = register_event(stage_name, "replies", "ARP replies sent");
 };
 
-const StageRegistrar registrar({.name = stage_name, .after = {"workload_input"}, .make = make_stage<ArpResponderStage>});
+const StageRegistrar registrar({.name = stage_name, .after = {"workload_input", "fast_path"}, .make = make_stage<ArpResponderStage>});
 
 }  // namespace
 

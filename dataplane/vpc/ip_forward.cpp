@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "dataplane/flow_install.hpp"
 #include "dataplane/packet_build.hpp"
 #include "dataplane/stage.hpp"
 #include "dataplane/vpc/vpc_tables.hpp"
@@ -46,6 +47,7 @@ class IpForwardStage final : public Stage {
                                                              : "other subnet, routed (router MAC, TTL - 1)"));
       }
       if (dst.subnet == src.subnet) {
+        remember_forwarding(ctx, m, {dst.port_id, src.mac.addr_bytes, nullptr, nullptr, false});
         ctx.counters.add(switched_);
         send(m, dst.port_id);
         continue;
@@ -69,21 +71,11 @@ class IpForwardStage final : public Stage {
       ctx.counters.add(ttl_exceeded_sent_);
       return send(m, meta.in_port);
     }
-    uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
-    auto* eth = reinterpret_cast<rte_ether_hdr*>(frame);
+    remember_forwarding(ctx, m, {dst.port_id, src.mac.addr_bytes, dst.mac.addr_bytes, router_mac.addr_bytes, true});
+    auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
     eth->src_addr = router_mac;
     eth->dst_addr = dst.mac;
-    if (v6) {
-      reinterpret_cast<rte_ipv6_hdr*>(frame + meta.l3_offset)->hop_limits--;
-    } else {
-      auto* ip = reinterpret_cast<rte_ipv4_hdr*>(frame + meta.l3_offset);
-      ip->time_to_live--;
-      // RFC 1624 incremental update: TTL is the high byte of its 16-bit word.
-      uint32_t sum = static_cast<uint16_t>(~rte_be_to_cpu_16(ip->hdr_checksum)) + 0xfeffu;
-      sum = (sum & 0xffff) + (sum >> 16);
-      sum = (sum & 0xffff) + (sum >> 16);
-      ip->hdr_checksum = rte_cpu_to_be_16(static_cast<uint16_t>(~sum));
-    }
+    decrement_ttl(m, meta);
     ctx.counters.add(routed_);
     send(m, dst.port_id);
   }

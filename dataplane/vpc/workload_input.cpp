@@ -30,6 +30,7 @@ class WorkloadInputStage final : public Stage {
 
 const StageRegistrar registrar({.name = stage_name,
                                 .after = {"eth_input"},
+                                .before = {"fast_path"},
                                 .roles = role_bit(PortRole::workload),
                                 .make = make_stage<WorkloadInputStage>});
 
