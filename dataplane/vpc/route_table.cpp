@@ -3,19 +3,37 @@
 //
 // Which FIB type, and why. Memory decides first: a data plane runs with
 // 128-512 MB of DPDK memory (tests: --no-huge -m 128..512) and holds one table
-// per VPC/subnet route table, twice while a new generation replaces the old.
+// per VPC/subnet route table, two while a new generation replaces the old.
 // The direct types (DIR24_8 for IPv4, TRIE for IPv6) allocate a 2^24-entry
-// first level whatever the route count: 16 MiB with 1-byte entries, 32 MiB
-// with 2-byte, 64 MiB with 4-byte, plus 256 entries per tbl8 group. A VPC
-// route table of a handful of routes cannot pay that. The RIB-backed DUMMY
-// types cost about a hundred bytes per route, and a lookup walks a binary
-// trie whose depth grows with the routes: cheap for the small tables that
-// are the common case, slower for big ones (measured: see below). So a family
-// with fewer than direct_min_routes routes gets the RIB, a bigger one the
-// direct table, whose entries are kept as small as its next hops allow: next
-// hops are dense (an index into targets_, not the target itself) and DPDK
-// keeps tbl8 group indexes in the same entries, so the entry size is the
-// smallest that holds both the number of distinct targets and of groups.
+// first level whatever the route count: 16 MiB with 1-byte entries (IPv4
+// only), 32 MiB with 2-byte, 64 MiB with 4-byte, plus 256 entries per tbl8
+// group. A VPC route table of a handful of routes cannot pay that. The
+// RIB-backed DUMMY types cost ~420 bytes per route, and a lookup walks a
+// binary trie that deepens with the routes: cheap for the small tables that
+// are the common case, too slow for big ones. Measured with
+// tests/unit/dataplane/vpc/route_table_bench.cpp (ns per address in bursts of
+// 32, half the addresses inside a route; 2-core VM shared with other builds,
+// so the direct figures, which are cache misses, vary by 2x between runs):
+//
+//   routes            10     100     300    1000    3000     10k      100k       500k
+//   IPv4 rib          16      29      36      47      73     188  460-1200  1830-2000
+//   IPv4 direct      4-8     5-6     5-6    5-13    8-10    8-10       7-9      15-20
+//   IPv6 rib          79     118     146     173     255     458  960-1070  1490-1690
+//   IPv6 direct    14-32   29-32   33-36   18-31   16-25   18-22     72-74     96-149
+//   IPv4 direct MiB   16      16      16      16      33      36        76        309
+//   IPv6 direct MiB   32      32      32      34      36      47       318       1318
+//   (rib: 0.4 MiB per 1,000 routes)
+//
+// So an IPv4 family gets the RIB below 1,024 routes (at most ~50 ns, under
+// 0.5 MiB) and DIR24_8 from there; IPv6, whose RIB compares 16-byte
+// addresses at every node, gets the RIB below 256 routes (at most ~145 ns)
+// and TRIE from there. Route lookup runs for a flow's first packet only (an
+// established flow keeps its resolved action), which is what lets the small
+// tables trade those nanoseconds for megabytes. The direct tables' entries
+// are kept as small as their next hops allow: next hops are dense (an index
+// into targets_, not the target itself) and DPDK keeps tbl8 group indexes in
+// the same entries, so the entry size is the smallest that holds both the
+// number of distinct targets and the number of groups.
 #include "dataplane/vpc/route_table.hpp"
 
 #include <algorithm>
@@ -143,9 +161,10 @@ unsigned entry_size_for(uint64_t needed, unsigned min_nh_sz) {
 
 constexpr size_t tbl24_entries = size_t{1} << 24;
 constexpr size_t tbl8_group_entries = 256;
-// What one route costs in the RIB every FIB keeps (DPDK sizes its node pool
-// at twice the routes; a node with its mempool header is about 64 bytes).
-constexpr size_t rib_bytes_per_route = 2 * 64;
+// What one route costs in the RIB every FIB keeps: DPDK sizes its node pool
+// at twice the routes, and a pool element with its header and padding takes
+// about 208 bytes (measured: 3.97 MiB for 10,000 routes, either family).
+constexpr size_t rib_bytes_per_route = 2 * 208;
 
 std::string family_error(const char* family, FibType type, size_t routes, const char* what, int err) {
   return std::string(family) + " route table (" + fib_type_name(type) + ", " + std::to_string(routes) +
@@ -227,41 +246,46 @@ size_t RouteTable::tbl8_groups_v6(const std::vector<FibRoute>& routes) {
   return groups.size();
 }
 
+// A direct table that runs out of tbl8 groups is rebuilt with twice as many
+// (the counts are exact for the finished table; DPDK may briefly hold a few
+// more while it adds a route). A direct table that was chosen by size, not
+// asked for, and cannot be created (all its memory is allocated up front, so
+// that means DPDK's memory is short) becomes a rib table: slower lookups beat
+// a generation that cannot be built.
+constexpr int max_tbl8_doublings = 3;
+
 Status RouteTable::build_v4(const std::vector<FibRoute>& routes, const RouteTableOptions& options) {
   v4_.routes = routes.size();
-  v4_.type = options.fib_type.value_or(routes.size() >= options.direct_min_routes ? FibType::direct : FibType::rib);
+  v4_.type = options.fib_type.value_or(routes.size() >= options.direct_min_routes_v4 ? FibType::direct : FibType::rib);
+  // Adding a route checks for two free groups before it splits a /24.
+  size_t groups = v4_.type == FibType::direct ? tbl8_groups_v4(routes) + 2 : 0;
 
-  rte_fib_conf conf{};
-  conf.default_nh = 0;
-  conf.max_routes = static_cast<int>(routes.size());
-  conf.rib_ext_sz = 0;
-  size_t groups = 0;
-  if (v4_.type == FibType::rib) {
-    conf.type = RTE_FIB_DUMMY;
-  } else {
-    conf.type = RTE_FIB_DIR24_8;
-    // Adding a route may hold one more group than the result needs (DPDK
-    // checks for two free groups before splitting a /24).
-    groups = tbl8_groups_v4(routes) + 2;
-  }
-
-  // A direct table that runs out of tbl8 groups is rebuilt with twice as
-  // many (the count above is exact for the result, but kept in case DPDK's
-  // intermediate states need more).
-  for (int attempt = 0;; ++attempt) {
-    if (v4_.type == FibType::direct) {
+  for (int doublings = 0;;) {
+    rte_fib_conf conf{};
+    conf.default_nh = 0;
+    conf.max_routes = static_cast<int>(routes.size());
+    conf.rib_ext_sz = 0;
+    v4_.memory_bytes = routes.size() * rib_bytes_per_route;
+    if (v4_.type == FibType::rib) {
+      conf.type = RTE_FIB_DUMMY;
+    } else {
+      conf.type = RTE_FIB_DIR24_8;
       const unsigned nh_sz = entry_size_for(std::max<uint64_t>(targets_.size() - 1, groups), 0);
       conf.dir24_8.nh_sz = static_cast<rte_fib_dir24_8_nh_sz>(nh_sz);
       conf.dir24_8.num_tbl8 = static_cast<uint32_t>(groups);
+      v4_.memory_bytes += (tbl24_entries + (groups + 64) * tbl8_group_entries) << nh_sz;
     }
-    v4_.memory_bytes = routes.size() * rib_bytes_per_route;
-    if (v4_.type == FibType::direct)
-      v4_.memory_bytes += (tbl24_entries + (groups + 64) * tbl8_group_entries) << conf.dir24_8.nh_sz;
 
     const std::string name = next_fib_name("rt4");
     fib4_ = rte_fib_create(name.c_str(), options.socket_id, &conf);
-    if (fib4_ == nullptr)
-      return make_error(ErrorCode::internal_error, family_error("IPv4", v4_.type, routes.size(), "rte_fib_create", rte_errno));
+    if (fib4_ == nullptr) {
+      const int err = rte_errno;
+      if (v4_.type == FibType::direct && !options.fib_type) {
+        v4_.type = FibType::rib;
+        continue;
+      }
+      return make_error(ErrorCode::internal_error, family_error("IPv4", v4_.type, routes.size(), "rte_fib_create", err));
+    }
     int rc = 0;
     for (const FibRoute& r : routes) {
       rc = rte_fib_add(fib4_, v4_host_order(r.addr), r.len, r.next_hop);
@@ -270,7 +294,7 @@ Status RouteTable::build_v4(const std::vector<FibRoute>& routes, const RouteTabl
     if (rc == 0) return Ok{};
     rte_fib_free(fib4_);
     fib4_ = nullptr;
-    if (rc != -ENOSPC || v4_.type != FibType::direct || attempt == 3)
+    if (rc != -ENOSPC || v4_.type != FibType::direct || ++doublings > max_tbl8_doublings)
       return make_error(ErrorCode::internal_error, family_error("IPv4", v4_.type, routes.size(), "rte_fib_add", -rc));
     groups *= 2;
   }
@@ -278,37 +302,41 @@ Status RouteTable::build_v4(const std::vector<FibRoute>& routes, const RouteTabl
 
 Status RouteTable::build_v6(const std::vector<FibRoute>& routes, const RouteTableOptions& options) {
   v6_.routes = routes.size();
-  v6_.type = options.fib_type.value_or(routes.size() >= options.direct_min_routes ? FibType::direct : FibType::rib);
+  v6_.type = options.fib_type.value_or(routes.size() >= options.direct_min_routes_v6 ? FibType::direct : FibType::rib);
+  // Adding a route builds the whole path to its range before it folds back
+  // the groups it does not need: a few groups of headroom.
+  size_t groups = v6_.type == FibType::direct ? tbl8_groups_v6(routes) + 16 : 0;
 
-  rte_fib6_conf conf{};
-  conf.default_nh = 0;
-  conf.max_routes = static_cast<int>(routes.size());
-  conf.rib_ext_sz = 0;
-  size_t groups = 0;
-  if (v6_.type == FibType::rib) {
-    conf.type = RTE_FIB6_DUMMY;
-  } else {
-    conf.type = RTE_FIB6_TRIE;
-    // Adding a route builds the path to its range before it folds back what
-    // is not needed: a few groups of headroom.
-    groups = tbl8_groups_v6(routes) + 16;
-  }
-
-  for (int attempt = 0;; ++attempt) {
-    if (v6_.type == FibType::direct) {
+  for (int doublings = 0;;) {
+    rte_fib6_conf conf{};
+    conf.default_nh = 0;
+    conf.max_routes = static_cast<int>(routes.size());
+    conf.rib_ext_sz = 0;
+    v6_.memory_bytes = routes.size() * rib_bytes_per_route;
+    if (v6_.type == FibType::rib) {
+      conf.type = RTE_FIB6_DUMMY;
+    } else {
+      conf.type = RTE_FIB6_TRIE;
       // TRIE entries are 2, 4 or 8 bytes (RTE_FIB6_TRIE_2B is 1 = log2 of 2).
       const unsigned nh_sz = entry_size_for(std::max<uint64_t>(targets_.size() - 1, groups), 1);
       conf.trie.nh_sz = static_cast<rte_fib_trie_nh_sz>(nh_sz);
       conf.trie.num_tbl8 = static_cast<uint32_t>(groups);
+      v6_.memory_bytes += (tbl24_entries + (groups + 1) * tbl8_group_entries) << nh_sz;
     }
-    v6_.memory_bytes = routes.size() * rib_bytes_per_route;
-    if (v6_.type == FibType::direct)
-      v6_.memory_bytes += (tbl24_entries + (groups + 1) * tbl8_group_entries) << conf.trie.nh_sz;
 
     const std::string name = next_fib_name("rt6");
     fib6_ = rte_fib6_create(name.c_str(), options.socket_id, &conf);
-    if (fib6_ == nullptr)
-      return make_error(ErrorCode::internal_error, family_error("IPv6", v6_.type, routes.size(), "rte_fib6_create", rte_errno));
+    if (fib6_ == nullptr) {
+      if (v6_.type == FibType::direct && !options.fib_type) {
+        v6_.type = FibType::rib;
+        continue;
+      }
+      // rte_errno is no use here: the failed create frees its RIB, and
+      // rte_rib6_free leaves EINVAL in it whatever went wrong.
+      return make_error(ErrorCode::internal_error,
+                        "IPv6 route table (" + std::string(fib_type_name(v6_.type)) + ", " +
+                            std::to_string(routes.size()) + " routes): rte_fib6_create failed (out of DPDK memory?)");
+    }
     int rc = 0;
     for (const FibRoute& r : routes) {
       rc = rte_fib6_add(fib6_, r.addr.data(), r.len, r.next_hop);
@@ -317,7 +345,7 @@ Status RouteTable::build_v6(const std::vector<FibRoute>& routes, const RouteTabl
     if (rc == 0) return Ok{};
     rte_fib6_free(fib6_);
     fib6_ = nullptr;
-    if (rc != -ENOSPC || v6_.type != FibType::direct || attempt == 3)
+    if (rc != -ENOSPC || v6_.type != FibType::direct || ++doublings > max_tbl8_doublings)
       return make_error(ErrorCode::internal_error, family_error("IPv6", v6_.type, routes.size(), "rte_fib6_add", -rc));
     groups *= 2;
   }

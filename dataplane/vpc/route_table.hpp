@@ -104,7 +104,7 @@ struct Route {
 // How the table stores one address family (see route_table.cpp for the
 // reasoning and the measured costs):
 //   rib     RTE_FIB_DUMMY / RTE_FIB6_DUMMY: lookups walk DPDK's RIB (a
-//           binary trie); memory grows with the routes (~100 B per route).
+//           binary trie); memory grows with the routes (~420 B per route).
 //   direct  RTE_FIB_DIR24_8 / RTE_FIB6_TRIE: a 2^24-entry first-level table
 //           (16-64 MiB whatever the route count) plus 256-entry groups for
 //           longer prefixes; a lookup is one or a few array reads.
@@ -112,9 +112,12 @@ enum class FibType : uint8_t { rib, direct };
 const char* fib_type_name(FibType t);
 
 struct RouteTableOptions {
-  // nullopt: rib below direct_min_routes routes of a family, direct from it.
+  // nullopt: each family is rib below its threshold and direct from it (and
+  // rib after all if DPDK has no memory for direct). Set: both families get
+  // this type, or the build fails.
   std::optional<FibType> fib_type;
-  size_t direct_min_routes = 2048;
+  size_t direct_min_routes_v4 = 1024;
+  size_t direct_min_routes_v6 = 256;
   int socket_id = -1;  // SOCKET_ID_ANY
 };
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <rte_malloc.h>
 
 #include "dataplane/vpc/route_table.hpp"
 
@@ -342,17 +343,72 @@ TEST(RouteTableBuild, ChoosesTheFibTypeByRouteCountPerFamily) {
     routes.push_back({Prefix{IpAddr::v4(0x0a000000u | (i << 16)), 16}, via(i)});
   routes.push_back({P("fd00::/64"), via(100)});
   RouteTableOptions o;
-  o.direct_min_routes = 8;
+  o.direct_min_routes_v4 = 8;
+  o.direct_min_routes_v6 = 2;
   auto t = RouteTable::build(routes, o);
   ASSERT_TRUE(t) << t.error().message;
   EXPECT_EQ((*t)->fib_type_v4(), FibType::direct);
   EXPECT_EQ((*t)->fib_type_v6(), FibType::rib);
-  EXPECT_GE((*t)->memory_bytes(), size_t{1} << 24);  // the 2^24-entry first level
+  EXPECT_GE((*t)->memory_bytes(), size_t{16} << 20);  // the 2^24-entry first level
 
-  auto small = RouteTable::build(routes);  // the default threshold
+  o.direct_min_routes_v6 = 1;
+  t = RouteTable::build(routes, o);
+  ASSERT_TRUE(t) << t.error().message;
+  EXPECT_EQ((*t)->fib_type_v6(), FibType::direct);
+  EXPECT_GE((*t)->memory_bytes(), size_t{48} << 20);  // 16 MiB (1-byte entries) + 32 MiB (2-byte)
+
+  auto small = RouteTable::build(routes);  // the default thresholds
   ASSERT_TRUE(small) << small.error().message;
   EXPECT_EQ((*small)->fib_type_v4(), FibType::rib);
+  EXPECT_EQ((*small)->fib_type_v6(), FibType::rib);
   EXPECT_LT((*small)->memory_bytes(), size_t{64} << 10);
+}
+
+// Takes DPDK memory until less than `left` bytes can be had in one piece.
+class MemoryHog {
+ public:
+  explicit MemoryHog(size_t left) {
+    for (size_t chunk = size_t{256} << 20; chunk >= left; chunk /= 2)
+      while (void* p = rte_malloc("route_table_test_hog", chunk, 0)) held_.push_back(p);
+  }
+  ~MemoryHog() {
+    for (void* p : held_) rte_free(p);
+  }
+
+ private:
+  std::vector<void*> held_;
+};
+
+TEST(RouteTableBuild, ADirectTableThatDoesNotFitBecomesRibUnlessAskedFor) {
+  std::vector<Route> routes = {{P("10.0.0.0/8"), via(1)}, {P("10.1.0.0/16"), via(2)}, {P("fd00::/8"), via(3)}};
+  RouteTableOptions automatic;
+  automatic.direct_min_routes_v4 = 1;
+  automatic.direct_min_routes_v6 = 1;
+  RouteTableOptions direct;
+  direct.fib_type = FibType::direct;
+  {
+    MemoryHog hog(size_t{4} << 20);  // no room for a 16 MiB first level
+    auto t = RouteTable::build(routes, automatic);
+    ASSERT_TRUE(t) << t.error().message;
+    EXPECT_EQ((*t)->fib_type_v4(), FibType::rib);
+    EXPECT_EQ((*t)->fib_type_v6(), FibType::rib);
+    EXPECT_EQ((*t)->lookup(A("10.1.2.3")), via(2));
+    EXPECT_EQ((*t)->lookup(A("fd00::1")), via(3));
+
+    auto forced = RouteTable::build(routes, direct);
+    ASSERT_FALSE(forced);
+    EXPECT_NE(forced.error().message.find("IPv4 route table (direct, 2 routes): rte_fib_create"), std::string::npos)
+        << forced.error().message;
+    forced = RouteTable::build({routes[2]}, direct);
+    ASSERT_FALSE(forced);
+    EXPECT_NE(forced.error().message.find("IPv6 route table (direct, 1 routes): rte_fib6_create failed"),
+              std::string::npos)
+        << forced.error().message;
+  }
+  auto t = RouteTable::build(routes, automatic);  // memory is back
+  ASSERT_TRUE(t) << t.error().message;
+  EXPECT_EQ((*t)->fib_type_v4(), FibType::direct);
+  EXPECT_EQ((*t)->fib_type_v6(), FibType::direct);
 }
 
 TEST(RouteTableBuild, RejectsBadRoutesWithAMessage) {
