@@ -11,22 +11,23 @@
 // RIB-backed DUMMY types cost ~420 bytes per route, and a lookup walks a
 // binary trie that deepens with the routes: cheap for the small tables that
 // are the common case, too slow for big ones. Measured with
-// tests/unit/dataplane/vpc/route_table_bench.cpp (ns per address in bursts of
-// 32, half the addresses inside a route; 2-core VM shared with other builds,
-// so the direct figures, which are cache misses, vary by 2x between runs):
+// tests/unit/dataplane/vpc/route_table_bench.cpp: ns per address in bursts
+// of 32, half the addresses inside a route; the range of the medians of
+// three runs on a 2-core VM shared with other builds (load 3-11), which
+// moves the figures that are cache misses by up to 2x:
 //
-//   routes            10     100     300    1000    3000     10k      100k       500k
-//   IPv4 rib          16      29      36      47      73     188  460-1200  1830-2000
-//   IPv4 direct      4-8     5-6     5-6    5-13    8-10    8-10       7-9      15-20
-//   IPv6 rib          79     118     146     173     255     458  960-1070  1490-1690
-//   IPv6 direct    14-32   29-32   33-36   18-31   16-25   18-22     72-74     96-149
-//   IPv4 direct MiB   16      16      16      16      33      36        76        309
-//   IPv6 direct MiB   32      32      32      34      36      47       318       1318
-//   (rib: 0.4 MiB per 1,000 routes)
+//   routes            10     100     300    1000    3000      10k      100k       500k
+//   IPv4 rib          17   27-30   38-39   46-53   72-82  124-197  460-1230  1140-2000
+//   IPv4 direct     4-10     5-7     5-7    5-15    8-15     8-13      8-12      20-23
+//   IPv6 rib       70-80 107-129 144-149 187-199 214-265  405-485  960-1190  1530-1690
+//   IPv6 direct    14-33   32-35   33-37   18-37   16-30    18-33     74-80     96-156
+//   IPv4 direct MiB   16      16      16      16      33       36        76        309
+//   IPv6 direct MiB   32      32      32      34      36       47       318       1318
+//   (rib: 0.4 MiB per 1,000 routes, either family)
 //
-// So an IPv4 family gets the RIB below 1,024 routes (at most ~50 ns, under
+// So an IPv4 family gets the RIB below 1,024 routes (at most ~55 ns, under
 // 0.5 MiB) and DIR24_8 from there; IPv6, whose RIB compares 16-byte
-// addresses at every node, gets the RIB below 256 routes (at most ~145 ns)
+// addresses at every node, gets the RIB below 256 routes (at most ~150 ns)
 // and TRIE from there. Route lookup runs for a flow's first packet only (an
 // established flow keeps its resolved action), which is what lets the small
 // tables trade those nanoseconds for megabytes. The direct tables' entries
