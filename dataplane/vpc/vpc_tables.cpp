@@ -2,6 +2,7 @@
 
 #include "policies/vpc/compiled.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <unordered_map>
@@ -25,13 +26,6 @@ EndpointKey key_of(uint32_t vpc_id, const IpAddr& a) {
 
 bool family_matches(const Prefix& p, L3 l3) {
   return (p.addr.family == Family::v4) == (l3 == L3::ipv4 || l3 == L3::arp);
-}
-
-IpAddr ip_of(L3 l3, const uint8_t* addr) {
-  IpAddr a;
-  a.family = (l3 == L3::ipv6) ? Family::v6 : Family::v4;
-  std::memcpy(a.bytes.data(), addr, a.family == Family::v4 ? 4 : 16);
-  return a;
 }
 
 const TablesRegistrar<VpcTables> registrar({.name = "vpc", .after = {}, .build = VpcTables::build});
@@ -65,8 +59,9 @@ Result<std::unique_ptr<Tables>> VpcTables::build(GenerationBuilder& builder) {
     if (vpc == vpc_index.end())
       return make_error(ErrorCode::invalid_params, fmt::format("subnet {} names unknown vpc id {}", s.name, s.vpc_id));
     subnet_index[s.id] = static_cast<uint32_t>(t->subnets_.size());
-    t->subnets_.push_back({s.id, s.name, vpc->second, s.cidrs});
+    t->subnets_.push_back({s.id, s.name, vpc->second, s.cidrs, vpc->second});
   }
+  if (auto st = t->build_route_tables(config); !st) return st.error();
 
   // Endpoint table: every gateway and every interface address, keyed by VPC.
   static std::atomic<uint64_t> table_serial{0};
@@ -115,6 +110,56 @@ Result<std::unique_ptr<Tables>> VpcTables::build(GenerationBuilder& builder) {
   return std::unique_ptr<Tables>(std::move(t));
 }
 
+// Route tables: each VPC's local routes (its CIDRs) form the table of its
+// subnets that have no RouteTable; a RouteTable adds its routes to them.
+Status VpcTables::build_route_tables(const vpcnet::vpc::VpcSection& config) {
+  for (uint32_t v = 0; v < vpcs_.size(); ++v) {
+    if (auto t = add_route_table(v, nullptr); !t) return t.error();
+  }
+  std::unordered_map<uint32_t, uint32_t> subnet_index;
+  for (uint32_t s = 0; s < subnets_.size(); ++s) subnet_index[subnets_[s].id] = s;
+  for (const auto& rt : config.route_tables) {
+    auto vpc = std::find_if(vpcs_.begin(), vpcs_.end(), [&](const VpcEntry& v) { return v.id == rt.vpc_id; });
+    if (vpc == vpcs_.end())
+      return make_error(ErrorCode::invalid_params, fmt::format("route table {} names unknown vpc id {}", rt.name, rt.vpc_id));
+    auto table = add_route_table(static_cast<uint32_t>(vpc - vpcs_.begin()), &rt);
+    if (!table) return table.error();
+    for (uint32_t id : rt.subnet_ids) {
+      auto s = subnet_index.find(id);
+      if (s == subnet_index.end())
+        return make_error(ErrorCode::invalid_params, fmt::format("route table {} names unknown subnet id {}", rt.name, id));
+      subnets_[s->second].route_table = *table;
+    }
+  }
+  return Ok{};
+}
+
+Result<uint32_t> VpcTables::add_route_table(uint32_t vpc, const vpcnet::vpc::CompiledRouteTable* table) {
+  std::vector<Route> routes;
+  auto add = [&](const std::string& table_name, const Prefix& destination, const std::string& target) -> Status {
+    std::optional<RouteTargetKind> kind = route_target_kinds().find(target);
+    if (!kind)
+      return make_error(ErrorCode::invalid_params,
+                        fmt::format("route {} of {}: target kind '{}' is not handled by this data plane", destination.to_string(), table_name, target));
+    routes.push_back({destination, {*kind, static_cast<uint32_t>(routes_.size())}});
+    routes_.push_back({table_name, destination, target});
+    return Ok{};
+  };
+  for (const Prefix& cidr : vpcs_[vpc].cidrs) {
+    if (auto st = add("Vpc " + vpcs_[vpc].name, cidr, "local"); !st) return st.error();
+  }
+  if (table != nullptr) {
+    for (const auto& r : table->routes) {
+      if (auto st = add("RouteTable " + table->name, r.destination, r.target); !st) return st.error();
+    }
+  }
+  auto built = RouteTable::build(routes);
+  if (!built)
+    return make_error(built.error().code, fmt::format("route table {}: {}", table ? table->name : vpcs_[vpc].name, built.error().message));
+  route_tables_.push_back(std::move(*built));
+  return static_cast<uint32_t>(route_tables_.size() - 1);
+}
+
 VpcTables::~VpcTables() { rte_hash_free(endpoint_table_); }
 
 void VpcTables::lookup_endpoints(const EndpointKey* const* keys, uint32_t n, uint32_t* out) const {
@@ -151,13 +196,6 @@ NeighborAnswer VpcTables::resolve_neighbor(uint32_t from_iface, L3 l3, const uin
   const InterfaceEntry& other = interfaces_[t.index];
   if (other.subnet != iface.subnet) return {R::unknown_target, nullptr, false};
   return {R::answer, &other.mac, false};
-}
-
-bool VpcTables::vpc_contains(uint32_t vpc, L3 l3, const uint8_t* addr) const {
-  IpAddr a = ip_of(l3, addr);
-  for (const auto& p : vpcs_[vpc].cidrs)
-    if (family_matches(p, l3) && p.contains(a)) return true;
-  return false;
 }
 
 bool VpcTables::subnet_gateway(uint32_t subnet, L3 l3, uint8_t* addr_out) const {

@@ -12,9 +12,15 @@
 
 #include "dataplane/generation.hpp"
 #include "dataplane/packet_meta.hpp"
+#include "dataplane/vpc/route_table.hpp"
 #include "policies/ip.hpp"
 
 struct rte_hash;
+
+namespace vpcnet::vpc {
+struct VpcSection;
+struct CompiledRouteTable;
+}  // namespace vpcnet::vpc
 
 namespace vpcnet::dp::vpc {
 
@@ -30,6 +36,15 @@ struct SubnetEntry {
   std::string name;
   uint32_t vpc;  // index into vpcs
   std::vector<Prefix> cidrs;
+  uint32_t route_table;  // index into route tables: its RouteTable's, or its VPC's local-only one
+};
+
+// One route of a route table, for trace and listings. A route table's
+// targets carry the index of their RouteInfo (RouteTarget::index).
+struct RouteInfo {
+  std::string table;  // "RouteTable NAME", or "Vpc NAME" for a VPC's local routes
+  Prefix destination;
+  std::string target;  // target kind name ("local", "blackhole", ...)
 };
 
 struct InterfaceEntry {
@@ -81,8 +96,6 @@ class VpcTables final : public Tables {
   // same subnet with its own MAC; nothing else is answered.
   NeighborAnswer resolve_neighbor(uint32_t from_iface, L3 l3, const uint8_t* target) const;
 
-  // Is addr inside one of the VPC's CIDRs? (Only asked on drop paths.)
-  bool vpc_contains(uint32_t vpc, L3 l3, const uint8_t* addr) const;
   // The gateway address of subnet `subnet` in the family of l3, if it has one.
   bool subnet_gateway(uint32_t subnet, L3 l3, uint8_t* addr_out) const;
 
@@ -90,13 +103,23 @@ class VpcTables final : public Tables {
   const std::vector<SubnetEntry>& subnets() const { return subnets_; }
   const std::vector<InterfaceEntry>& interfaces() const { return interfaces_; }
   const std::vector<Endpoint>& endpoints() const { return endpoints_; }
+  const std::vector<RouteInfo>& routes() const { return routes_; }
+
+  // The route table a packet from subnet `subnet` is routed by.
+  const RouteTable& route_table_of(uint32_t subnet) const { return *route_tables_[subnets_[subnet].route_table]; }
 
  private:
   VpcTables() = default;
+  Status build_route_tables(const vpcnet::vpc::VpcSection& config);
+  Result<uint32_t> add_route_table(uint32_t vpc, const vpcnet::vpc::CompiledRouteTable* table);
+
   std::vector<VpcEntry> vpcs_;
   std::vector<SubnetEntry> subnets_;
   std::vector<InterfaceEntry> interfaces_;
   std::vector<Endpoint> endpoints_;
+  std::vector<RouteInfo> routes_;
+  // [0, vpcs) the VPCs' local-only tables, then one per RouteTable.
+  std::vector<std::unique_ptr<RouteTable>> route_tables_;
   rte_hash* endpoint_table_ = nullptr;
 };
 

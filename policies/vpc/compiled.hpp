@@ -36,10 +36,25 @@ struct CompiledInterface {
   std::vector<IpAddr> ips;
 };
 
+struct CompiledRoute {
+  Prefix destination;
+  std::string target;       // target kind name, e.g. "blackhole"
+  std::string target_name;  // the referent (empty for blackhole)
+};
+
+struct CompiledRouteTable {
+  uint32_t id = 0;
+  std::string name;
+  uint32_t vpc_id = 0;
+  std::vector<uint32_t> subnet_ids;   // sorted
+  std::vector<CompiledRoute> routes;  // sorted by destination
+};
+
 struct VpcSection {
   std::vector<CompiledVpc> vpcs;
   std::vector<CompiledSubnet> subnets;
   std::vector<CompiledInterface> interfaces;
+  std::vector<CompiledRouteTable> route_tables;
 
   // By id; nullptr when there is none.
   const CompiledVpc* find_vpc(uint32_t id) const;
