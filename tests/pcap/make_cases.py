@@ -138,8 +138,27 @@ spec:
   ips: [10.1.1.10, fd00:11:0:1::10]
 """
 
+# Subnet web's route table: blackholes more specific than the VPC's local
+# route (the first 16 addresses of db's IPv4 subnet, the first 256 of its
+# IPv6 one) and one outside the VPC. Subnet db keeps the local routes only.
+ROUTES_YAML = """\
+kind: RouteTable
+name: web-routes
+spec:
+  vpc: prod
+  subnets: [web]
+  routes:
+    - destination: 10.0.2.0/28
+      target: blackhole
+    - destination: fd00:10:0:2::/120
+      target: blackhole
+    - destination: 192.0.2.0/24
+      target: blackhole
+"""
+
 POLICIES = {
     'prod': ({'prod.yaml': PROD_YAML}, ['web1', 'web2', 'db1']),
+    'prod+routes': ({'prod.yaml': PROD_YAML, 'routes.yaml': ROUTES_YAML}, ['web1', 'web2', 'db1']),
     'prod+dev': ({'prod.yaml': PROD_YAML, 'dev.yaml': DEV_YAML}, ['web1', 'web2', 'db1', 'dev1']),
 }
 
@@ -566,6 +585,22 @@ def steps_other_vpc():
             send('dev1', gw, ('dev1', echo_reply(gw)))]
 
 
+def steps_route_table():
+    a = ping4(WEB1, DB1, seq=1)                       # 10.0.2.10: in the /28 blackhole
+    b = ping6(WEB1, DB1, seq=2)                       # fd00:10:0:2::10: in the /120 blackhole
+    c = ping4(WEB1, None, dst_ip='192.0.2.7', seq=3)  # outside the VPC: blackhole, not no_route
+    d = ping4(WEB1, None, dst_ip='10.0.2.99', seq=4)  # outside the /28: the local route
+    e = ping4(DB1, WEB1, seq=5)                       # db has no RouteTable: routed
+    f = ping6(DB1, WEB1, seq=6)
+    return [send('web1', a, drop='route_lookup.blackhole'),
+            send('web1', b, drop='route_lookup.blackhole'),
+            send('web1', c, drop='route_lookup.blackhole'),
+            send('web1', d, drop='route_lookup.unknown_destination'),
+            send('db1', e, ('web1', routed(e, WEB1))),
+            send('db1', f, ('web1', routed(f, WEB1))),
+            control()]
+
+
 def steps_unknown_dst():
     a = ping4(WEB1, None, dst_ip='10.0.2.99', seq=1)
     b = ping6(WEB1, None, dst_ip='fd00:10:0:2::99', seq=2)
@@ -771,6 +806,13 @@ CASES = [
      'Traffic from prod to the dev VPC and back (IPv4 and IPv6) is dropped as route_lookup.no_route; '
      'dev\'s own gateway answers a ping with dev\'s router MAC 02:76:70:63:00:02.',
      'prod+dev', steps_other_vpc),
+    ('route-table-blackhole',
+     'Subnet web has a RouteTable with blackhole routes more specific than the VPC\'s local route '
+     '(10.0.2.0/28, fd00:10:0:2::/120) and one outside the VPC (192.0.2.0/24): web1 -> db1 over '
+     'IPv4 and IPv6 and web1 -> 192.0.2.7 are dropped as route_lookup.blackhole; web1 -> 10.0.2.99 '
+     '(outside the /28, so the local route) is route_lookup.unknown_destination; db1 -> web1 is '
+     'routed both ways (db has no RouteTable), and web1 -> web2 is delivered.',
+     'prod+routes', steps_route_table),
     ('unknown-destination-dropped',
      'Routed packets to an address of db\'s subnet that no Interface has (IPv4 and IPv6) are '
      'dropped (route_lookup.unknown_destination).',
