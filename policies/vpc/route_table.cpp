@@ -97,7 +97,9 @@ Route decode_route(SpecReader& r, const YAML::Node& item, const std::string& pat
   const auto& dest = r.require_in(f, item, path, "destination", "an IPv4 or IPv6 prefix, e.g. 10.50.0.0/16");
   route.destination = r.prefix(dest, path + ".destination");
   for (const auto& c : vpc.cidrs) {
-    if (c == route.destination) r.fail(dest, path + ".destination", "the local route for " + c.to_string() + " is implicit");
+    if (c == route.destination) {
+      r.fail(dest, path + ".destination", "the local route for " + c.to_string() + " is implicit");
+    }
   }
   const auto& target = r.require_in(f, item, path, "target", "a target kind, one of " + known_targets());
   decode_target(r, target, path + ".target", route);
@@ -217,7 +219,9 @@ void read_subnet_ids(const json& jt, const std::string& p, size_t i, const VpcSe
                   std::to_string(t.subnet_ids.back()));
     }
     auto [it, inserted] = table_of_subnet.emplace(sid, i);
-    if (!inserted) bad(kp, "subnet " + std::to_string(sid) + " is already in route_tables[" + std::to_string(it->second) + "]");
+    if (!inserted) {
+      bad(kp, "subnet " + std::to_string(sid) + " is already in route_tables[" + std::to_string(it->second) + "]");
+    }
     t.subnet_ids.push_back(sid);
   }
 }
