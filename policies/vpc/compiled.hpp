@@ -1,6 +1,6 @@
 // The vpc capability's compiled section (config.section<vpc::VpcSection>()),
-// in the JSON as "vpc": {"vpcs": [...], "subnets": [...], "interfaces": [...]}.
-// Every vector is sorted by name.
+// in the JSON as "vpc": {"vpcs": [...], "subnets": [...], "interfaces": [...],
+// "route_tables": [...]}. Every vector is sorted by name.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +36,8 @@ struct CompiledInterface {
   std::vector<IpAddr> ips;
 };
 
+// A route of a RouteTable. The VPC's local routes (its CIDRs) are implicit
+// and not listed; the longest matching prefix decides.
 struct CompiledRoute {
   Prefix destination;
   std::string target;       // target kind name, e.g. "blackhole"
@@ -47,7 +49,7 @@ struct CompiledRouteTable {
   std::string name;
   uint32_t vpc_id = 0;
   std::vector<uint32_t> subnet_ids;   // sorted
-  std::vector<CompiledRoute> routes;  // sorted by destination
+  std::vector<CompiledRoute> routes;  // sorted by destination (family, then addr, then length)
 };
 
 struct VpcSection {
@@ -60,6 +62,8 @@ struct VpcSection {
   const CompiledVpc* find_vpc(uint32_t id) const;
   const CompiledSubnet* find_subnet(uint32_t id) const;
   const CompiledInterface* find_interface(uint32_t id) const;
+  // The table a subnet is associated with; nullptr: only the local routes.
+  const CompiledRouteTable* route_table_of_subnet(uint32_t subnet_id) const;
 };
 
 }  // namespace vpcnet::vpc

@@ -1,5 +1,5 @@
-// The vpc capability's part of the policy model: Vpc, Subnet and Interface
-// as validated from their documents (model.section<vpc::VpcModel>()).
+// The vpc capability's part of the policy model: Vpc, Subnet, Interface and
+// RouteTable as validated from their documents (model.section<vpc::VpcModel>()).
 #pragma once
 
 #include <cstdint>
@@ -34,10 +34,26 @@ struct Interface {
   std::vector<IpAddr> ips;  // each inside one of the subnet's CIDRs
 };
 
+struct Route {
+  Prefix destination;
+  std::string target;       // a registered route-target kind (route_target.hpp)
+  std::string target_name;  // its referent; empty for a kind without one
+  int target_line = 0;      // where the target is written, for the referent check after every kind decoded
+};
+
+struct RouteTable {
+  std::string name;
+  uint32_t id = 0;
+  std::string vpc;
+  std::vector<std::string> subnets;  // of that VPC; each in at most one RouteTable
+  std::vector<Route> routes;         // none equal to a VPC CIDR (the local routes are implicit)
+};
+
 struct VpcModel {
   std::map<std::string, Vpc> vpcs;
   std::map<std::string, Subnet> subnets;
   std::map<std::string, Interface> interfaces;
+  std::map<std::string, RouteTable> route_tables;
 };
 
 }  // namespace vpcnet::vpc

@@ -66,7 +66,7 @@ std::string documents_to_yaml(const json& docs) {
 void print_documents_table(std::ostream& out, const std::string& kind, const KindView* view, const json& docs) {
   std::vector<std::string> header{"NAME"};
   if (view != nullptr && !view->columns.empty()) {
-    for (const auto& [title, key] : view->columns) header.push_back(title);
+    for (const auto& c : view->columns) header.push_back(c.title);
   } else {
     header.push_back("SPEC");
   }
@@ -79,7 +79,7 @@ void print_documents_table(std::ostream& out, const std::string& kind, const Kin
       if (s.size() > 80) s = s.substr(0, 77) + "...";
       row.push_back(s);
     } else {
-      for (const auto& [title, key] : view->columns) row.push_back(field(spec, key.c_str()));
+      for (const auto& c : view->columns) row.push_back(c.show ? c.show(spec) : field(spec, c.key.c_str()));
     }
     rows.push_back(std::move(row));
   }

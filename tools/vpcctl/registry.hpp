@@ -31,12 +31,20 @@ struct Command {
   std::function<Added(CLI::App& app, const Rpc& rpc)> add;
 };
 
+// A table column of `vpcctl get`: its header and the spec key shown in it,
+// or, when `show` is set, what it shows of the whole spec (e.g. a count).
+struct Column {
+  std::string title;
+  std::string key;
+  std::function<std::string(const nlohmann::json& spec)> show;
+};
+
 // How `vpcctl get` shows the documents of one kind.
 struct KindView {
   std::string kind;  // canonical, e.g. "Subnet"
-  // Table columns after NAME: header and the spec key shown in it. Empty:
-  // the default NAME SPEC table (the spec as compact JSON).
-  std::vector<std::pair<std::string, std::string>> columns;
+  // Table columns after NAME. Empty: the default NAME SPEC table (the spec
+  // as compact JSON).
+  std::vector<Column> columns;
   // With -o wide: printed after the table, given the documents listed (it
   // may call the daemon). Empty: -o wide shows the table alone.
   using Wide = std::function<void(std::ostream& out, const nlohmann::json& docs, const Rpc& rpc)>;

@@ -9,6 +9,7 @@
 #include "control/policy_service.hpp"
 #include "control/rpc_methods.hpp"
 #include "control/state_store.hpp"
+#include "policies/vpc/compiled.hpp"
 
 namespace vpcnet {
 namespace {
@@ -62,6 +63,7 @@ spec:
 struct FakeDataplane {
   std::mutex mu;
   std::vector<uint64_t> generations;
+  std::vector<std::string> route_tables;  // of the last config applied
   std::atomic<int> stats_calls{0};
   bool reject = false;
   jsonrpc::Dispatcher d;
@@ -73,6 +75,8 @@ struct FakeDataplane {
       std::lock_guard lk(mu);
       if (reject) return make_error(ErrorCode::invalid_params, "no such port");
       generations.push_back(cfg->generation);
+      route_tables.clear();
+      for (const auto& t : cfg->section<vpc::VpcSection>().route_tables) route_tables.push_back(t.name);
       return json{{"generation", cfg->generation}};
     });
     d.add("stats.get", [this](const json&) -> Result<json> {
@@ -289,6 +293,47 @@ TEST(PolicyService, PendingGenerationIsPushedOnConnect) {
   ASSERT_TRUE(wait_for([&] { return fake.count() > 0; }));
   EXPECT_EQ(fake.last(), 1u);
   link.stop();
+}
+
+// A kind controld knows only through the kind registry: stored, pushed,
+// listed by rules.list and kept valid on delete like the others.
+TEST(PolicyService, RouteTableIsStoredPushedAndListed) {
+  TempDir dir;
+  const std::string dp_path = dir / "dp.sock";
+  FakeDataplane fake;
+  ServerThread dp(dp_path, fake.d);
+  ASSERT_TRUE(dp.start().ok());
+  StateStore store(dir.path() / "state");
+  ASSERT_TRUE(store.load().ok());
+  DataplaneLink link(dp_path, std::chrono::milliseconds(100));
+  PolicyService svc(store, &link);
+  ASSERT_TRUE(svc.init().ok());
+  link.start();
+  ASSERT_TRUE(wait_for([&] { return link.connected(); }));
+  const char* table = "kind: RouteTable\nname: web-routes\nspec:\n  vpc: prod\n  subnets: [web]\n  routes:\n"
+                      "    - {destination: 10.50.0.0/16, target: blackhole}\n";
+  auto r = svc.apply({{"vpc.yaml", std::string(kVpc) + "---\n" + kSubnet}, {"rt.yaml", table}});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ((*r)["dataplane"], "pushed");
+  {
+    std::lock_guard lk(fake.mu);
+    EXPECT_EQ(fake.route_tables, std::vector<std::string>{"web-routes"});
+  }
+  jsonrpc::Dispatcher methods;
+  control::register_methods(methods, svc, &link);
+  json listed = json::parse(methods.handle_line(
+      R"({"jsonrpc":"2.0","id":1,"method":"rules.list","params":{"kind":"RouteTable","name":"web-routes"}})"));
+  ASSERT_TRUE(listed.contains("result")) << listed.dump();
+  EXPECT_EQ(listed["result"]["rules"].back()["route"], "10.50.0.0/16 -> blackhole");
+  // The Subnet is in use by the table.
+  auto del = svc.remove("Subnet", "web");
+  ASSERT_FALSE(del.ok());
+  EXPECT_EQ(del.error().file, "rt.yaml") << del.error().to_string();
+  link.stop();
+
+  StateStore reloaded(dir.path() / "state");
+  ASSERT_TRUE(reloaded.load().ok());
+  EXPECT_EQ(reloaded.state().documents().size(), 3u);
 }
 
 TEST(RpcMethods, BadParams) {

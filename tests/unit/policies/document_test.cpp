@@ -131,8 +131,9 @@ TEST(CanonicalKind, MatchesCaseInsensitively) {
   EXPECT_FALSE(canonical_kind(""));
   EXPECT_EQ(canonical_kind("securitygroup"), "SecurityGroup");
   EXPECT_EQ(canonical_kind("NETWORKACL"), "NetworkAcl");
-  EXPECT_EQ(known_kinds(),
-            (std::vector<std::string>{"Vpc", "SecurityGroup", "Subnet", "Interface", "NetworkAcl"}));  // decode order: dependencies first, ties by name
+  EXPECT_EQ(canonical_kind("routetable"), "RouteTable");
+  EXPECT_EQ(known_kinds(), (std::vector<std::string>{"Vpc", "SecurityGroup", "Subnet", "Interface", "NetworkAcl",
+                                                     "RouteTable"}));  // decode order: dependencies first, ties by name
 }
 
 TEST(DesiredState, PutEraseFindOfKind) {

@@ -113,7 +113,7 @@ TEST(KindRegistry, FieldExtensionsAddFieldsButNoKind) {
 TEST(ThisBuild, RegistersEveryKindOnceInDependencyOrder) {
   const auto order = kind_registry().ordered();
   EXPECT_EQ(names(order), (std::vector<std::string>{"Vpc", "SecurityGroup", "Subnet", "Interface",
-                                                    "Interface.securityGroups", "NetworkAcl"}));
+                                                    "Interface.securityGroups", "NetworkAcl", "RouteTable"}));
   std::map<std::string, size_t> position;
   for (size_t i = 0; i < order.size(); ++i) position[order[i]->name] = i;
   for (const KindInfo* k : order) {
@@ -131,7 +131,7 @@ TEST(ThisBuild, RegistersEveryKindOnceInDependencyOrder) {
   for (const KindInfo* k : order) {
     if (k->list_rules) listing.push_back(k->name);
   }
-  EXPECT_EQ(listing, (std::vector<std::string>{"SecurityGroup", "NetworkAcl"}));
+  EXPECT_EQ(listing, (std::vector<std::string>{"SecurityGroup", "NetworkAcl", "RouteTable"}));
 }
 
 TEST(ThisBuild, UnknownKindErrorListsTheRegisteredKinds) {
@@ -144,7 +144,8 @@ TEST(ThisBuild, UnknownKindErrorListsTheRegisteredKinds) {
   for (size_t i = 0; i < kinds.size(); ++i) expected += (i ? ", " : "") + kinds[i];
   expected += ")";
   EXPECT_EQ(docs.error().message, expected);
-  EXPECT_EQ(expected, "unknown kind 'Firewall' (expected one of Vpc, SecurityGroup, Subnet, Interface, NetworkAcl)");
+  EXPECT_EQ(expected, "unknown kind 'Firewall' (expected one of Vpc, SecurityGroup, Subnet, Interface, NetworkAcl, "
+                      "RouteTable)");
 }
 
 std::string read_file(const std::string& path) {
@@ -206,6 +207,7 @@ TEST(ThisBuild, FuzzSeedConfigIsAccepted) {
   auto c = compiled_config_from_json(json::parse(text));
   ASSERT_TRUE(c) << c.error().to_string();
   EXPECT_FALSE(c->section<vpc::VpcSection>().interfaces.empty());
+  EXPECT_FALSE(c->section<vpc::VpcSection>().route_tables.empty());
   EXPECT_FALSE(c->section<filter::FilterSection>().security_groups.empty());
 }
 

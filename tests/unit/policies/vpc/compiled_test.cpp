@@ -93,18 +93,18 @@ TEST(FromJson, RoundTrip) {
 
 TEST(FromJson, EmptyConfig) {
   auto back = compiled_config_from_json(json::parse(
-      R"({"generation":0,"vpc":{"vpcs":[],"subnets":[],"interfaces":[]},)"
+      R"({"generation":0,"vpc":{"vpcs":[],"subnets":[],"interfaces":[],"route_tables":[]},)"
       R"("filter":{"security_groups":[],"network_acls":[],"interfaces":[]}})"));
   ASSERT_TRUE(back) << back.error().to_string();
   EXPECT_TRUE(V(*back).vpcs.empty());
   // A config of a build without filters is refused, not read as "no filters".
   auto old = compiled_config_from_json(
-      json::parse(R"({"generation":0,"vpc":{"vpcs":[],"subnets":[],"interfaces":[]}})"));
+      json::parse(R"({"generation":0,"vpc":{"vpcs":[],"subnets":[],"interfaces":[],"route_tables":[]}})"));
   ASSERT_FALSE(old);
   EXPECT_NE(old.error().message.find("filter: missing"), std::string::npos) << old.error().message;
   // Nor one of a build with a capability this one lacks.
   auto newer = compiled_config_from_json(json::parse(
-      R"({"generation":0,"vpc":{"vpcs":[],"subnets":[],"interfaces":[]},)"
+      R"({"generation":0,"vpc":{"vpcs":[],"subnets":[],"interfaces":[],"route_tables":[]},)"
       R"("filter":{"security_groups":[],"network_acls":[],"interfaces":[]},"transit":{}})"));
   ASSERT_FALSE(newer);
   EXPECT_NE(newer.error().message.find("transit: unknown section (this build has filter, vpc)"), std::string::npos)
@@ -142,6 +142,7 @@ INSTANTIATE_TEST_SUITE_P(
         Mutation{"generation float", [](json& j) { j["generation"] = 1.5; }, "generation"},
         Mutation{"vpcs not array", [](json& j) { j["vpc"]["vpcs"] = json::object(); }, "vpc.vpcs: expected an array"},
         Mutation{"missing subnets", [](json& j) { j["vpc"].erase("subnets"); }, "vpc.subnets: missing"},
+        Mutation{"missing route_tables", [](json& j) { j["vpc"].erase("route_tables"); }, "vpc.route_tables: missing"},
         Mutation{"vpc not object", [](json& j) { j["vpc"]["vpcs"][0] = 3; }, "vpc.vpcs[0]: expected an object"},
         Mutation{"vpc id zero", [](json& j) { j["vpc"]["vpcs"][0]["id"] = 0; }, "vpc.vpcs[0].id: expected an id"},
         Mutation{"vpc id too big", [](json& j) { j["vpc"]["vpcs"][0]["id"] = 1ull << 32; }, "vpc.vpcs[0].id"},

@@ -55,14 +55,21 @@ class FakeControld {
       count("policy.get");
       json docs = json::array();
       for (const auto& doc : documents())
-        if (doc["kind"] == p.value("kind", "")) docs.push_back(doc);
+        if (doc["kind"] == p.value("kind", "") && (!p.contains("name") || doc["name"] == p["name"])) docs.push_back(doc);
       return json{{"documents", docs}};
     });
     d_.add("rules.list", [this](const json& p) -> Result<json> {
       count("rules.list");
       const std::string kind = p.value("kind", ""), name = p.value("name", "");
       json rules = json::array();
-      if (kind == "NetworkAcl") {
+      if (kind == "RouteTable") {
+        rules.push_back({{"route", "10.0.0.0/16 -> local"}, {"destination", "10.0.0.0/16"}, {"target", "local"},
+                         {"target_name", ""}, {"implicit", true}});
+        rules.push_back({{"route", "10.50.0.0/16 -> blackhole"}, {"destination", "10.50.0.0/16"},
+                         {"target", "blackhole"}, {"target_name", ""}, {"implicit", false}});
+        rules.push_back({{"route", "10.60.0.0/16 -> transitGateway hub"}, {"destination", "10.60.0.0/16"},
+                         {"target", "transitGateway"}, {"target_name", "hub"}, {"implicit", false}});
+      } else if (kind == "NetworkAcl") {
         rules.push_back({{"direction", "inbound"}, {"number", 100}, {"action", "allow"}, {"match", "tcp 5432"},
                          {"remote", "10.0.1.0/24"}, {"id", 11}, {"hits", 4}});
         rules.push_back({{"direction", "outbound"}, {"number", 32767}, {"action", "deny"}, {"match", "all"},
@@ -92,7 +99,12 @@ class FakeControld {
                                                      "ips": ["10.0.1.10", "fd00:10:0:1::10"]}},
       {"kind": "SecurityGroup", "name": "db", "spec": {"vpc": "prod", "ingress": []}},
       {"kind": "SecurityGroup", "name": "web", "spec": {"vpc": "prod"}},
-      {"kind": "NetworkAcl", "name": "db-acl", "spec": {"subnets": ["db"]}}
+      {"kind": "NetworkAcl", "name": "db-acl", "spec": {"subnets": ["db"]}},
+      {"kind": "RouteTable", "name": "web-routes", "spec": {"vpc": "prod", "subnets": ["web", "db"],
+                                                            "routes": [{"destination": "10.50.0.0/16", "target": "blackhole"},
+                                                                       {"destination": "10.60.0.0/16",
+                                                                        "target": {"transitGateway": "hub"}}]}},
+      {"kind": "RouteTable", "name": "empty", "spec": {"vpc": "prod"}}
     ])");
   }
 
@@ -140,7 +152,7 @@ TEST(VpcctlRegistry, KindViewsOfTheCapabilities) {
   std::vector<std::string> kinds;
   for (const auto& v : kind_views()) kinds.push_back(v.kind);
   // vpc's kinds first (filter declares after: vpc), each capability's in its own order.
-  EXPECT_EQ(kinds, (std::vector<std::string>{"Vpc", "Subnet", "Interface", "SecurityGroup", "NetworkAcl"}));
+  EXPECT_EQ(kinds, (std::vector<std::string>{"Vpc", "Subnet", "Interface", "RouteTable", "SecurityGroup", "NetworkAcl"}));
   ASSERT_NE(kind_view("Interface"), nullptr);
   EXPECT_EQ(kind_view("Interface")->columns.size(), 4u);
   EXPECT_FALSE(kind_view("Interface")->wide);
@@ -148,9 +160,10 @@ TEST(VpcctlRegistry, KindViewsOfTheCapabilities) {
   EXPECT_TRUE(kind_view("NetworkAcl")->columns.empty());
   EXPECT_TRUE(kind_view("NetworkAcl")->wide);
   EXPECT_EQ(kind_view("Bogus"), nullptr);
-  EXPECT_EQ(kind_option_help(), "Kind, e.g. Vpc, Subnet, Interface (case-insensitive)");
+  EXPECT_EQ(kind_option_help(), "Kind, e.g. Vpc, Subnet, Interface, RouteTable (case-insensitive)");
   const auto help = vpcctl({"get", "--help"});
-  EXPECT_NE(help.out.find("table, wide (SecurityGroup/NetworkAcl: also each rule with its hit count), json or yaml "
+  EXPECT_NE(help.out.find("table, wide (RouteTable: also each route, the implicit local ones first; "
+                          "SecurityGroup/NetworkAcl: also each rule with its hit count), json or yaml "
                           "(yaml can be applied again)"),
             std::string::npos)
       << help.out;
@@ -208,6 +221,29 @@ TEST(VpcctlGet, WideListsRulesPerKind) {
             "inbound    100     allow   tcp 5432  10.0.1.0/24  4     11\n"
             "outbound   32767   deny    all       0.0.0.0/0    -     12\n");
   EXPECT_EQ(ctl.calls("rules.list"), 3);
+}
+
+TEST(VpcctlGet, RouteTables) {
+  FakeControld ctl;
+  auto o = vpcctl({"--socket", ctl.socket(), "get", "routetables"});
+  EXPECT_EQ(o.status, 0) << o.err;
+  EXPECT_EQ(o.out,
+            "NAME        VPC   SUBNETS  ROUTES\n"
+            "web-routes  prod  web,db   2\n"
+            "empty       prod  -        0\n");
+  EXPECT_EQ(ctl.calls("rules.list"), 0);
+  o = vpcctl({"--socket", ctl.socket(), "get", "routetable", "web-routes", "-o", "wide"});
+  EXPECT_EQ(o.status, 0) << o.err;
+  EXPECT_EQ(o.out,
+            "NAME        VPC   SUBNETS  ROUTES\n"
+            "web-routes  prod  web,db   2\n"
+            "\n"
+            "RouteTable web-routes:\n"
+            "DESTINATION   TARGET              ORIGIN\n"
+            "10.0.0.0/16   local               local (implicit)\n"
+            "10.50.0.0/16  blackhole           route\n"
+            "10.60.0.0/16  transitGateway hub  route\n");
+  EXPECT_EQ(ctl.calls("rules.list"), 1);
 }
 
 TEST(VpcctlGet, ExitStatus) {
