@@ -925,7 +925,7 @@ TEST(FlowTableMemory, OneMillionFlows) {
   EXPECT_EQ(lookup(*t, udp_key(1)), p);
   t.reset();
 
-  // Without RCU there is no defer queue; with one worker one record ring.
+  // Without RCU there is no reclaim queue; with one worker one record ring.
   auto plain = make_table(cap, 1);
   ASSERT_TRUE(plain);
   const uint64_t plain_bytes = plain->stats().memory_bytes;
