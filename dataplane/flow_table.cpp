@@ -4,7 +4,7 @@
 // (bucket overflow goes to extendable buckets, so the table fills up to
 // `capacity` flows rather than failing early on a crowded bucket). The hash
 // is created without MULTI_WRITER_ADD: every write to it (add, delete, free
-// of a key slot, and the RCU defer-queue reclaims that add and delete run)
+// of a key slot after its grace period)
 // happens under this table's own writer lock. That makes "look the key up,
 // else add it and construct its Flow" one atomic step for writers, so exactly
 // one inserter constructs a new flow, and it lets any thread - EAL lcore or
@@ -19,11 +19,11 @@
 // position only when used_ is 1, so a reader never sees a Flow that is still
 // being constructed.
 //
-// Deleted key slots: with an RCU variable the hash puts them on its defer
-// queue (RTE_HASH_QSBR_MODE_DQ) and hands them out again only after every
-// registered, online worker has reported a quiescent state - a worker that
-// looked a flow up in its current burst keeps reading that flow's memory
-// safely. Without one (tests), the sweep frees the slot at once
+// Deleted key slots: with an RCU variable the table queues them (Reclaim,
+// below, in place of rte_hash's own defer queue) and hands them out again
+// only after every registered, online worker has reported a quiescent state
+// - a worker that looked a flow up in its current burst keeps reading that
+// flow's memory (and its key in the key store) safely. Without one (tests), the sweep frees the slot at once
 // (rte_hash_free_key_with_position); then a reader racing a sweep may see the
 // slot's next flow.
 #include "dataplane/flow_table.hpp"
@@ -44,6 +44,7 @@
 #include <rte_malloc.h>
 #include <rte_memory.h>
 #include <rte_pause.h>
+#include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
@@ -74,9 +75,9 @@ uint64_t rte_heap_allocated() {
 }
 
 // What rte_cuckoo_hash.c (22.11) allocates for `entries` keys of 48 bytes,
-// with EXT_TABLE and RW_CONCURRENCY_LF, no per-lcore caches, plus its RCU
-// defer queue: the fallback when the heap delta cannot be measured.
-uint64_t estimated_hash_bytes(uint32_t entries, bool rcu) {
+// with EXT_TABLE and RW_CONCURRENCY_LF, no per-lcore caches: the fallback
+// when the heap delta cannot be measured.
+uint64_t estimated_hash_bytes(uint32_t entries) {
   const uint64_t key_slots = uint64_t{entries} + 1;
   const uint64_t buckets = rte_align32pow2(entries) / hash_bucket_entries;
   uint64_t b = 0;
@@ -85,8 +86,17 @@ uint64_t estimated_hash_bytes(uint32_t entries, bool rcu) {
   b += 2 * buckets * 64;                                          // buckets + ext buckets
   b += key_slots * 4;                                             // ext_bkt_to_free
   b += key_slots * 64;                                            // key store: 8-byte pdata + 48-byte key, 16-aligned
-  if (rcu) b += rte_align32pow2(static_cast<uint32_t>(key_slots + 1)) * 16ull;  // defer queue: token + entry
   return b;
+}
+
+// Deleted key slots pending a grace period: the reclaim queue holds an
+// eighth of the slots (what the sweeps of all workers delete in a few
+// grace periods, at most 4096 positions each per round, fits many times),
+// never fewer than 8 rounds of every worker's sweep, never more than the
+// slots (then it cannot fill: a pending slot is not free).
+uint32_t reclaim_entries(uint32_t slots, unsigned workers) {
+  const uint64_t want = std::max<uint64_t>(slots / 8, uint64_t{8} * 4096 * workers);
+  return static_cast<uint32_t>(std::min<uint64_t>(want, slots));
 }
 
 bool is_icmp(uint8_t proto) { return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6; }
@@ -235,15 +245,73 @@ uint64_t FlowTimeouts::timeout(const Flow& f) const {
     case FlowState::time_wait:
     case FlowState::closed: return tcp_closed;
     case FlowState::one_way:
-      return f.key.proto == IPPROTO_UDP ? udp_one_way : is_icmp(f.key.proto) ? icmp : other;
+      return f.proto == IPPROTO_UDP ? udp_one_way : is_icmp(f.proto) ? icmp : other;
     case FlowState::both_ways:
-      return f.key.proto == IPPROTO_UDP ? udp_both_ways : is_icmp(f.key.proto) ? icmp : other;
+      return f.proto == IPPROTO_UDP ? udp_both_ways : is_icmp(f.proto) ? icmp : other;
     case FlowState::fragment: return fragment;
   }
   return other;
 }
 
 // ------------------------------------------------------------------ table
+
+// With RCU, a deleted key slot (and the extendable bucket it may free, which
+// rte_hash_free_key_with_position returns too) is reused only after every
+// registered, online worker has reported a quiescent state: the delete takes
+// a token (rte_rcu_qsbr_start) and queues (token, slot) here; whoever next
+// holds the writer lock - a delete, or an insert that needs a slot - frees
+// the slots whose token every worker has passed. Tokens grow, so the queue
+// is in grace-period order. This replaces rte_hash's own defer queue
+// (RTE_HASH_QSBR_MODE_DQ), which must hold every key slot (16 bytes each,
+// twice that when the slot count is just above a power of two, as with a
+// power-of-two --flow-capacity) because a failed enqueue leaks the slot;
+// this one is an eighth of the size, and when it is full the sweep keeps
+// the flow (sweep reserves room before it writes the flow's record) and
+// deletes it on a later round. Touched only under the writer lock.
+struct FlowTable::Reclaim {
+  struct Entry {
+    uint64_t token;
+    uint32_t pos;
+  };
+  std::unique_ptr<Entry[]> q;
+  uint32_t size = 0, head = 0, count = 0, reserved = 0;
+
+  bool init(uint32_t n) {
+    size = n;
+    q.reset(new (std::nothrow) Entry[n]());
+    return q != nullptr;
+  }
+  uint64_t bytes() const { return uint64_t{size} * sizeof(Entry); }
+  // Frees up to max slots whose grace period has ended.
+  void collect(rte_hash* h, rte_rcu_qsbr* v, uint32_t max) {
+    for (uint32_t i = 0; i < max && count != 0; ++i) {
+      const Entry& e = q[head];
+      if (rte_rcu_qsbr_check(v, e.token, false) != 1) return;
+      rte_hash_free_key_with_position(h, static_cast<int32_t>(e.pos));
+      head = head + 1 == size ? 0 : head + 1;
+      --count;
+    }
+  }
+  void push(uint64_t token, uint32_t pos) {
+    const uint32_t tail = head + count < size ? head + count : head + count - size;
+    q[tail] = Entry{token, pos};
+    ++count;
+  }
+};
+
+namespace {
+constexpr uint32_t reclaim_batch = 32;  // slots freed per delete at most (as RTE_HASH_RCU_DQ_RECLAIM_MAX 16, a bit more)
+}  // namespace
+
+bool FlowTable::reserve_removal() {
+  if (!reclaim_) return true;
+  lock_writer();
+  reclaim_->collect(hash_, qsbr_, reclaim_batch);
+  const bool room = reclaim_->count + reclaim_->reserved < reclaim_->size;
+  if (room) ++reclaim_->reserved;
+  unlock_writer();
+  return room;
+}
 
 Result<std::unique_ptr<FlowTable>> FlowTable::create(uint32_t capacity, unsigned workers, rte_rcu_qsbr* qsbr) {
   if (workers == 0) return make_error(ErrorCode::invalid_params, "the flow table needs at least one worker");
@@ -281,24 +349,16 @@ Result<std::unique_ptr<FlowTable>> FlowTable::create(uint32_t capacity, unsigned
   t->hash_ = rte_hash_create(&params);
   if (t->hash_ == nullptr) return fail(rte_strerror(rte_errno));
 
-  if (qsbr != nullptr) {
-    rte_hash_rcu_config rcu{};
-    rcu.v = qsbr;
-    rcu.mode = RTE_HASH_QSBR_MODE_DQ;
-    // dq_size 0: as many as there are key slots, so an enqueue never fails
-    // (a failed enqueue would leak the slot). trigger_reclaim_limit 0: every
-    // delete also reclaims what is due (at most RTE_HASH_RCU_DQ_RECLAIM_MAX).
-    rcu.dq_size = 0;
-    rcu.trigger_reclaim_limit = 0;
-    rcu.max_reclaim_size = 0;
-    if (rte_hash_rcu_qsbr_add(t->hash_, &rcu) != 0) return fail(rte_strerror(rte_errno));
-  }
-
   // Positions are key slot - 1: 0 .. rte_hash_max_key_id() - 1 (= capacity
   // without per-lcore caches).
   const int32_t max_id = rte_hash_max_key_id(t->hash_);
   if (max_id <= 0) return fail("rte_hash_max_key_id failed");
   t->slots_ = static_cast<uint32_t>(max_id);
+
+  if (qsbr != nullptr) {
+    t->reclaim_.reset(new (std::nothrow) Reclaim());
+    if (!t->reclaim_ || !t->reclaim_->init(reclaim_entries(t->slots_, workers))) return fail("out of memory for the reclaim queue");
+  }
 
   t->records_.assign(workers, nullptr);
   for (unsigned w = 0; w < workers; ++w) {
@@ -325,18 +385,17 @@ Result<std::unique_ptr<FlowTable>> FlowTable::create(uint32_t capacity, unsigned
   // plus the flow and used arrays.
   uint64_t dpdk_bytes = heap_after > heap_before ? heap_after - heap_before : 0;
   if (dpdk_bytes == 0)
-    dpdk_bytes = estimated_hash_bytes(capacity, qsbr != nullptr) +
+    dpdk_bytes = estimated_hash_bytes(capacity) +
                  uint64_t{workers} * records_per_worker * sizeof(FlowRecord);
   t->memory_bytes_ = dpdk_bytes + uint64_t{t->slots_} * (sizeof(Flow) + sizeof(std::atomic<uint8_t>)) +
-                     t->cursors_.size() * sizeof(uint32_t);
+                     t->cursors_.size() * sizeof(uint32_t) + (t->reclaim_ ? t->reclaim_->bytes() : 0);
   return t;
 }
 
 FlowTable::~FlowTable() {
   for (rte_ring* r : records_) rte_ring_free(r);
-  // With RCU, rte_hash_free reclaims the defer queue first; entries whose
-  // grace period has not passed (a worker still online) leak the queue.
-  // Dataplane destroys the table after its workers went offline.
+  // Slots still in the reclaim queue go with the hash: Dataplane destroys
+  // the table after its workers went offline.
   rte_hash_free(hash_);
 }
 
@@ -358,6 +417,16 @@ void FlowTable::lookup_bulk(const FlowKey* const* keys, uint32_t n, int32_t* pos
     if (rte_hash_lookup_bulk(hash_, k, chunk, out) != 0) {
       for (uint32_t i = 0; i < chunk; ++i) out[i] = -1;
     } else {
+      // The caller reads each hit's Flow next (last_ns, counters, generations
+      // in its first 64 bytes; epoch, state, action right after): start
+      // those loads now, with used_, so that the misses of the chunk overlap.
+      for (uint32_t i = 0; i < chunk; ++i) {
+        if (out[i] < 0) continue;
+        const char* f = reinterpret_cast<const char*>(&flows_[out[i]]);
+        rte_prefetch0(&used_[out[i]]);
+        rte_prefetch0(f);
+        rte_prefetch0(f + RTE_CACHE_LINE_SIZE);
+      }
       // A key whose Flow is still being constructed (or already being
       // deleted) is not there yet (any more).
       for (uint32_t i = 0; i < chunk; ++i)
@@ -389,6 +458,7 @@ int32_t FlowTable::insert(const FlowKey& key, uint64_t now_ns) {
     unlock_writer();
     return -1;
   }
+  if (reclaim_ && reclaim_->count != 0) reclaim_->collect(hash_, qsbr_, reclaim_batch);
   pos = rte_hash_add_key_with_hash(hash_, &key, sig);
   if (pos < 0 || static_cast<uint32_t>(pos) >= slots_) {  // -ENOSPC: no key slot or bucket free (defer queue)
     if (pos >= 0) rte_hash_del_key_with_hash(hash_, &key, sig);
@@ -399,7 +469,8 @@ int32_t FlowTable::insert(const FlowKey& key, uint64_t now_ns) {
   // reads it, so it is constructed afresh in place.
   Flow& f = flows_[pos];
   ::new (static_cast<void*>(&f)) Flow();
-  f.key = key;
+  f.proto = key.proto;
+  f.family = key.family;
   f.start_ns = now_ns;
   f.last_ns.store(now_ns, std::memory_order_relaxed);
   f.parent = -1;
@@ -411,23 +482,42 @@ int32_t FlowTable::insert(const FlowKey& key, uint64_t now_ns) {
   return pos;
 }
 
+const FlowKey& FlowTable::key(int32_t pos) const {
+  // The key store keeps a deleted key until its slot is reused (the hash is
+  // lock-free, so it never clears one on delete), and a slot in use always
+  // holds its key.
+  void* k = nullptr;
+  rte_hash_get_key_with_position(hash_, pos, &k);
+  return *static_cast<const FlowKey*>(k);
+}
+
 void FlowTable::remove(int32_t pos) {
-  Flow& f = flows_[pos];
   lock_writer();
+  if (reclaim_ && reclaim_->reserved != 0) --reclaim_->reserved;  // this deletion's room
   if (used_[pos].load(std::memory_order_relaxed) == 1) {
     used_[pos].store(0, std::memory_order_release);
-    const int32_t r = rte_hash_del_key(hash_, &f.key);
-    // Without RCU the slot is free at once; with it, the hash queued it and
-    // frees it after a grace period.
-    if (r >= 0 && qsbr_ == nullptr) rte_hash_free_key_with_position(hash_, r);
+    const FlowKey k = key(pos);
+    const int32_t r = rte_hash_del_key(hash_, &k);
+    // Without RCU the slot is free at once; with it, it waits in the reclaim
+    // queue (room reserved by reserve_removal) for a grace period. The hash
+    // is lock-free, so the delete leaves the slot's key in the key store.
+    if (r >= 0 && reclaim_) {
+      if (reclaim_->count == reclaim_->size) reclaim_->collect(hash_, qsbr_, reclaim_batch);
+      // Full only if a caller skipped reserve_removal: then the slot is
+      // left unused rather than freed under a reader.
+      if (reclaim_->count < reclaim_->size) reclaim_->push(rte_rcu_qsbr_start(qsbr_), static_cast<uint32_t>(r));
+    } else if (r >= 0) {
+      rte_hash_free_key_with_position(hash_, r);
+    }
     live_.store(live_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
   }
   unlock_writer();
 }
 
-bool FlowTable::emit(unsigned worker, Flow& f, FlowEnd end, uint64_t now_ns) {
+bool FlowTable::emit(unsigned worker, int32_t pos, FlowEnd end, uint64_t now_ns) {
+  Flow& f = flows_[pos];
   FlowRecord r{};
-  r.key = f.key;
+  r.key = key(pos);
   r.initiator_is_a = f.initiator_is_a;
   r.action = f.action;
   r.end = end;
@@ -475,22 +565,24 @@ void FlowTable::sweep(unsigned worker, uint64_t now_ns, uint32_t budget, uint64_
     const bool idle = now_ns > last && now_ns - last > timeouts_.timeout(f);
     const bool stale = f.epoch < current_epoch;
     if (state == FlowState::fragment) {
-      if (idle || stale) remove(static_cast<int32_t>(p));  // no record for fragment entries
+      if ((idle || stale) && reserve_removal()) remove(static_cast<int32_t>(p));  // no record for fragment entries
       continue;
     }
     if (idle) {
+      if (!reserve_removal()) continue;  // the reclaim queue is full: a later round deletes it
       const bool closed = state == FlowState::closed || state == FlowState::time_wait;
-      emit(worker, f, closed ? FlowEnd::closed : FlowEnd::idle, now_ns);
+      emit(worker, static_cast<int32_t>(p), closed ? FlowEnd::closed : FlowEnd::idle, now_ns);
       remove(static_cast<int32_t>(p));
     } else if (stale && f.action == FlowAction::reject) {
       // A live accepted flow stays after a reset: its next packet is checked
       // in its original direction and it carries on (or is cut) in place.
-      emit(worker, f, FlowEnd::reset, now_ns);
+      if (!reserve_removal()) continue;
+      emit(worker, static_cast<int32_t>(p), FlowEnd::reset, now_ns);
       remove(static_cast<int32_t>(p));
     } else if (interval_ns != 0 && now_ns >= f.export_start_ns && now_ns - f.export_start_ns >= interval_ns) {
       const bool fresh = f.packets[0].load(std::memory_order_relaxed) != f.exported_packets[0] ||
                          f.packets[1].load(std::memory_order_relaxed) != f.exported_packets[1];
-      if (fresh) emit(worker, f, FlowEnd::interval, now_ns);
+      if (fresh) emit(worker, static_cast<int32_t>(p), FlowEnd::interval, now_ns);
     }
   }
   cursor = p;

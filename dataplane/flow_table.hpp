@@ -85,25 +85,30 @@ struct ResolvedAction {
 };
 
 // Directions: 0 = initiator -> responder, 1 = responder -> initiator.
+// The flow's key is not copied here: it stays in the hash's key store
+// (FlowTable::key(pos)); proto and family are kept for the timeouts and the
+// listings. Fields are ordered hot first (what every packet reads or writes),
+// then what installs write, then the flow-log export baseline, without holes.
 struct Flow {
-  FlowKey key;
-  uint64_t start_ns;
   std::atomic<uint64_t> last_ns;         // last packet, either direction
   std::atomic<uint64_t> packets[2];
   std::atomic<uint64_t> bytes[2];
+  uint64_t generation;                   // generation whose rules decided (0 until the flow is set up); a rejected flow is decided again under a newer one
+  std::atomic<uint64_t> stateless_generation[2];  // generation whose stateless stages passed direction d (0: none yet)
+  uint32_t epoch;                        // FlowTable::epoch() at install; older = re-evaluate
   std::atomic<uint8_t> tcp_flags[2];     // OR of FIN|SYN|RST|ACK seen per direction
   std::atomic<FlowState> state;
-  uint8_t initiator_is_a;
   FlowAction action;
+  ResolvedAction resolved[2];            // per direction (fast path)
+  uint8_t initiator_is_a;
   uint8_t reject_side;                   // rejected by: 0 the initiator's rules, 1 the responder's
-  uint32_t epoch;                        // FlowTable::epoch() at install; older = re-evaluate
-  uint64_t generation;                   // generation whose rules decided (0 until the flow is set up); a rejected flow is decided again under a newer one
+  uint8_t proto;                         // the key's IPPROTO_*
+  uint8_t family;                        // the key's family: 4 or 6
+  int32_t parent;                        // fragment entry: position of its flow, else -1
+  uint64_t start_ns;
   uint32_t iface_id[2];                  // stable ids of the initiator's and the responder's Interface (0: none)
   uint32_t subnet_id[2];
   uint32_t rule_id[2];                   // rules that allowed it, per side: [0] the initiator's, [1] the responder's (0: none)
-  std::atomic<uint64_t> stateless_generation[2];  // generation whose stateless stages passed direction d (0: none yet)
-  int32_t parent;                        // fragment entry: position of its flow, else -1
-  ResolvedAction resolved[2];            // per direction (fast path)
   // Flow-log export baseline (written only by the sweeping worker).
   uint64_t exported_packets[2];
   uint64_t exported_bytes[2];
@@ -175,11 +180,13 @@ class FlowTable {
   // Bulk lookup: positions[i] = flow position or -1.
   void lookup_bulk(const FlowKey* const* keys, uint32_t n, int32_t* positions) const;
   // Inserts a new flow; returns its position (the Flow constructed afresh:
-  // key, start/last/export times now_ns, current epoch, generation 0 - not
+  // proto, family, start/last/export times now_ns, current epoch, generation 0 - not
   // decided yet) or -1 when the table is full. If the key is already there,
   // returns it.
   int32_t insert(const FlowKey& key, uint64_t now_ns);
   Flow& at(int32_t pos) { return flows_[pos]; }
+  // The key of the flow at pos (in use), read from the hash's key store.
+  const FlowKey& key(int32_t pos) const;
   const Flow& at(int32_t pos) const { return flows_[pos]; }
   bool in_use(int32_t pos) const;
 
@@ -215,13 +222,17 @@ class FlowTable {
   FlowTable() = default;
   // Writes f's record (deltas since its last export) to the worker's ring and,
   // when it fit, moves the export baseline on. false: the ring was full.
-  bool emit(unsigned worker, Flow& f, FlowEnd end, uint64_t now_ns);
-  void remove(int32_t pos);  // deletes the flow at pos (sweeping worker only)
+  bool emit(unsigned worker, int32_t pos, FlowEnd end, uint64_t now_ns);
+  void remove(int32_t pos);  // deletes the flow at pos (sweeping worker only, after reserve_removal)
+  bool reserve_removal();    // room for one deletion in the reclaim queue (always, without RCU)
   void lock_writer();
   void unlock_writer() { writer_lock_.store(false, std::memory_order_release); }
 
+  struct Reclaim;  // deleted key slots waiting for their grace period (flow_table.cpp)
+
   rte_hash* hash_ = nullptr;
   rte_rcu_qsbr* qsbr_ = nullptr;
+  std::unique_ptr<Reclaim> reclaim_;  // with qsbr_ only
   std::unique_ptr<Flow[]> flows_;
   std::unique_ptr<std::atomic<uint8_t>[]> used_;
   uint32_t slots_ = 0;

@@ -72,11 +72,12 @@ Result<nlohmann::json> flows_list(Dataplane& dp, const nlohmann::json& params) {
 
   nlohmann::json out = nlohmann::json::array();
   size_t matched = 0;
-  flows.for_each([&](int32_t, const Flow& f) {
+  flows.for_each([&](int32_t pos, const Flow& f) {
     const FlowState state = f.state.load(std::memory_order_relaxed);
     if (state == FlowState::fragment) return;
-    const Ends e = ends_of(f.key, f.initiator_is_a);
-    if (proto >= 0 && f.key.proto != proto) return;
+    const FlowKey key = flows.key(pos);
+    const Ends e = ends_of(key, f.initiator_is_a);
+    if (proto >= 0 && key.proto != proto) return;
     if (port >= 0 && e.port[0] != port && e.port[1] != port) return;
     if (!addr.empty() && e.addr[0].to_string() != addr && e.addr[1].to_string() != addr) return;
     if (!iface.empty() && name_of(f.iface_id[0]) != iface && name_of(f.iface_id[1]) != iface) return;
@@ -88,9 +89,9 @@ Result<nlohmann::json> flows_list(Dataplane& dp, const nlohmann::json& params) {
                       {"bytes", f.bytes[s].load(std::memory_order_relaxed)}});
     }
     const uint64_t last = f.last_ns.load(std::memory_order_relaxed);
-    out.push_back({{"protocol", f.key.proto},
-                   {"protocol_name", protocol_name(f.key.proto)},
-                   {"family", f.key.family},
+    out.push_back({{"protocol", key.proto},
+                   {"protocol_name", protocol_name(key.proto)},
+                   {"family", key.family},
                    {"initiator", ends[0]},
                    {"responder", ends[1]},
                    {"state", flow_state_name(state)},

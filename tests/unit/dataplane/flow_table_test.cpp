@@ -197,7 +197,7 @@ TEST(FlowTable, InsertLookupAndDuplicateInsert) {
   EXPECT_TRUE(t->in_use(pos));
   EXPECT_EQ(lookup(*t, k), pos);
   const Flow& f = t->at(pos);
-  EXPECT_TRUE(same_key(f.key, k));
+  EXPECT_TRUE(same_key(t->key(pos), k));
   EXPECT_EQ(f.start_ns, 5 * sec);
   EXPECT_EQ(f.last_ns.load(), 5 * sec);
   EXPECT_EQ(f.export_start_ns, 5 * sec);
@@ -229,10 +229,10 @@ TEST(FlowTable, InsertLookupAndDuplicateInsert) {
   EXPECT_EQ(lookup(*t, rev), pos);
 
   int visited = 0;
-  t->for_each([&](int32_t p, const Flow& fl) {
+  t->for_each([&](int32_t p, const Flow&) {
     ++visited;
     EXPECT_EQ(p, pos);
-    EXPECT_TRUE(same_key(fl.key, k));
+    EXPECT_TRUE(same_key(t->key(p), k));
   });
   EXPECT_EQ(visited, 1);
 }
@@ -419,7 +419,7 @@ TEST(FlowTimeouts, PerStateAndProtocol) {
   Flow& f = t->at(t->insert(udp_key(1), sec));
   auto with = [&](FlowState s, uint8_t proto) {
     f.state = s;
-    f.key.proto = proto;
+    f.proto = proto;
     return to.timeout(f);
   };
   EXPECT_EQ(with(FlowState::syn_sent, IPPROTO_TCP), 30 * sec);
@@ -751,16 +751,16 @@ TEST(FlowTableRcu, DeletedSlotIsReusedOnlyAfterQuiescentState) {
     EXPECT_EQ(lookup(*t, udp_key(5)), -1);
     EXPECT_EQ(t->stats().in_use, cap - 1);
     // A reader that looked it up before the delete still reads flow 5 there.
-    EXPECT_TRUE(same_key(t->at(pos[5]).key, udp_key(5)));
+    EXPECT_TRUE(same_key(t->key(pos[5]), udp_key(5)));
     // Below capacity, yet no key slot is free until the grace period ends.
     EXPECT_EQ(t->insert(udp_key(cap), 1000 * sec), -1);
-    EXPECT_TRUE(same_key(t->at(pos[5]).key, udp_key(5)));
+    EXPECT_TRUE(same_key(t->key(pos[5]), udp_key(5)));
 
     rte_rcu_qsbr_quiescent(q.v, 0);
     const int32_t reused = t->insert(udp_key(cap), 1000 * sec);
     EXPECT_EQ(reused, pos[5]);
     EXPECT_TRUE(t->in_use(reused));
-    EXPECT_TRUE(same_key(t->at(reused).key, udp_key(cap)));
+    EXPECT_TRUE(same_key(t->key(reused), udp_key(cap)));
     EXPECT_EQ(t->at(reused).start_ns, 1000 * sec);
     EXPECT_EQ(t->stats().in_use, cap);
     EXPECT_EQ(t->insert(udp_key(cap + 1), 1000 * sec), -1);  // full again
@@ -824,13 +824,13 @@ TEST(FlowTableRcu, ConcurrentWriterAndReader) {
     while (!stop.load(std::memory_order_acquire)) {
       t->lookup_bulk(sp.data(), stable_n, out.data());
       for (uint32_t i = 0; i < stable_n; ++i)
-        if (out[i] != stable_pos[i] || !same_key(t->at(out[i]).key, stable[i])) ++bad;
+        if (out[i] != stable_pos[i] || !same_key(t->key(out[i]), stable[i])) ++bad;
       t->lookup_bulk(cp.data(), churn_n, out.data());
       for (uint32_t i = 0; i < churn_n; ++i) {
         if (out[i] < 0) continue;
         ++churn_hits;
         // Until this thread's next quiescent state the slot cannot be reused.
-        if (!same_key(t->at(out[i]).key, churn[i])) ++bad;
+        if (!same_key(t->key(out[i]), churn[i])) ++bad;
       }
       ++reads;
       rte_rcu_qsbr_quiescent(q.v, 1);
@@ -867,7 +867,7 @@ TEST(FlowTableRcu, ConcurrentWriterAndReader) {
             if (phase == 1) ++paced_failures;
             continue;
           }
-          if (!same_key(t->at(p).key, churn[i])) ++bad;
+          if (!same_key(t->key(p), churn[i])) ++bad;
         }
         if (phase == 1) wait_reads(2);
         now += 100 * sec;  // every churning flow (syn_sent, 30 s) is idle now
@@ -925,7 +925,7 @@ TEST(FlowTableMemory, OneMillionFlows) {
   EXPECT_EQ(lookup(*t, udp_key(1)), p);
   t.reset();
 
-  // Without RCU there is no defer queue; with one worker one record ring.
+  // Without RCU there is no reclaim queue; with one worker one record ring.
   auto plain = make_table(cap, 1);
   ASSERT_TRUE(plain);
   const uint64_t plain_bytes = plain->stats().memory_bytes;
