@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -93,11 +94,17 @@ class VpcTables final : public Tables {
 
  private:
   VpcTables() = default;
+  // The endpoint hash of these keys (keys[i] -> endpoints_[i]): the previous
+  // generation's if it holds the same, else a new one.
+  Status build_endpoint_table(std::vector<EndpointKey> keys, const VpcTables* prev, GenerationBuilder& builder);
   std::vector<VpcEntry> vpcs_;
   std::vector<SubnetEntry> subnets_;
   std::vector<InterfaceEntry> interfaces_;
   std::vector<Endpoint> endpoints_;
-  rte_hash* endpoint_table_ = nullptr;
+  rte_hash* endpoint_table_ = nullptr;  // owned by endpoint_owner_, shared with the previous
+                                        // generation's when the endpoints are the same
+  struct EndpointTable;
+  std::shared_ptr<const EndpointTable> endpoint_owner_;
 };
 
 }  // namespace vpcnet::dp::vpc
