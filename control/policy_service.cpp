@@ -1,5 +1,6 @@
 #include "control/policy_service.hpp"
 
+#include <chrono>
 #include <charconv>
 #include <cstdlib>
 #include <map>
@@ -16,6 +17,9 @@ using json = nlohmann::json;
 namespace {
 
 std::string key_name(const std::string& kind, const std::string& name) { return kind + "/" + name; }
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 std::optional<json> typed_scalar(const std::string& s) {
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return json(nullptr);
@@ -111,6 +115,7 @@ Result<PolicyService::Candidate> PolicyService::prepare(const std::vector<Policy
     return e;
   }
   Candidate c;
+  const auto t_parse = Clock::now();
   c.state = state_;
   std::map<DesiredState::Key, std::pair<std::string, int>> seen;  // where each doc of this request is
   for (const auto& f : files) {
@@ -137,9 +142,12 @@ Result<PolicyService::Candidate> PolicyService::prepare(const std::vector<Policy
       c.state.put(std::move(d));
     }
   }
+  c.parse_ms = ms_since(t_parse);
+  const auto t_check = Clock::now();
   auto compiled = check(c.state, generation);
   if (!compiled) return compiled.error();
   c.compiled = std::move(*compiled);
+  c.check_ms = ms_since(t_check);
   return c;
 }
 
@@ -147,8 +155,14 @@ Result<std::string> PolicyService::commit(DesiredState state, CompiledConfig com
   const uint64_t gen = compiled.generation;
   std::string dataplane = "pending";
   bool pushed = false;
+  double serialise_ms = 0, push_ms = 0;
   if (link_ && link_->connected()) {
-    auto r = link_->call("config.apply", to_json(compiled));
+    const auto t_json = Clock::now();
+    json params = to_json(compiled);
+    serialise_ms = ms_since(t_json);
+    const auto t_push = Clock::now();
+    auto r = link_->call("config.apply", params);
+    push_ms = ms_since(t_push);
     if (r) {
       dataplane = "pushed";
       pushed = true;
@@ -165,6 +179,7 @@ Result<std::string> PolicyService::commit(DesiredState state, CompiledConfig com
       return e;
     }
   }
+  const auto t_save = Clock::now();
   if (auto st = store_.save(state, gen); !st) {
     spdlog::error("cannot persist generation {}: {}", gen, st.error().to_string());
     if (pushed && compiled_) {  // put the data plane back on the running generation
@@ -173,10 +188,12 @@ Result<std::string> PolicyService::commit(DesiredState state, CompiledConfig com
     }
     return st.error();
   }
+  const double save_ms = ms_since(t_save);
   state_ = std::move(state);
   generation_ = gen;
   compiled_ = std::move(compiled);
-  spdlog::info("generation {} accepted (data plane: {})", gen, dataplane);
+  spdlog::info("generation {} accepted (data plane: {}): config serialised in {:.1f} ms, pushed in {:.1f} ms, "
+               "persisted in {:.1f} ms", gen, dataplane, serialise_ms, push_ms, save_ms);
   return dataplane;
 }
 
@@ -185,6 +202,8 @@ Result<json> PolicyService::apply(const std::vector<PolicyFile>& files) {
   auto c = prepare(files, generation_ + 1);
   if (!c) return c.error();
   auto names = std::move(c->names);
+  spdlog::info("generation {}: {} file(s) parsed and merged in {:.1f} ms, validated and compiled in {:.1f} ms",
+               generation_ + 1, files.size(), c->parse_ms, c->check_ms);
   auto dp = commit(std::move(c->state), std::move(c->compiled));
   if (!dp) return dp.error();
   return json{{"generation", generation_}, {"applied", names}, {"dataplane", *dp}};

@@ -70,18 +70,23 @@ Status Dataplane::apply(const CompiledConfig& config) {
   std::lock_guard lock(apply_mutex_);
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
-  auto gen = Generation::build(config, port_ids_, rule_hits_);
+  // The current generation lends its unchanged parts (it stays alive until
+  // the new one is published, and only this thread publishes).
+  auto gen = Generation::build(config, port_ids_, rule_hits_, store_->current());
   if (!gen) return gen.error();
   for (const auto& missing : (*gen)->ports_missing())
     spdlog::warn("generation {}: port {} is named by an interface but not on this data plane", config.generation, missing);
   const size_t rules = (*gen)->rules();
+  std::vector<TablesReport> report = (*gen)->build_report();
+  const std::string summary = (*gen)->build_summary();
   const auto t1 = clock::now();
   store_->publish(std::move(*gen));
   const auto t2 = clock::now();
   auto us = [](auto d) { return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count()); };
-  last_apply_ = {us(t1 - t0), us(t2 - t1), rules};
-  spdlog::debug("generation {}: {} rules built in {} us, swapped in {} us", config.generation, rules,
-                last_apply_.build_us, last_apply_.swap_us);
+  last_apply_ = {us(t1 - t0), us(t2 - t1), rules, std::move(report)};
+  spdlog::info("generation {} built in {:.1f} ms ({}), swapped in {:.3f} ms ({} classifier rules)", config.generation,
+               static_cast<double>(last_apply_.build_us) / 1000.0, summary,
+               static_cast<double>(last_apply_.swap_us) / 1000.0, rules);
   return Ok{};
 }
 
@@ -114,7 +119,11 @@ nlohmann::json Dataplane::stats() const {
   nlohmann::json last_apply;
   {
     std::lock_guard lock(apply_mutex_);
-    last_apply = {{"build_us", last_apply_.build_us}, {"swap_us", last_apply_.swap_us}, {"rules", last_apply_.rules}};
+    nlohmann::json tables = nlohmann::json::array();
+    for (const auto& t : last_apply_.tables)
+      tables.push_back({{"name", t.name}, {"build_us", t.build_us}, {"reused", t.reused}, {"rebuilt", t.rebuilt}});
+    last_apply = {{"build_us", last_apply_.build_us}, {"swap_us", last_apply_.swap_us}, {"rules", last_apply_.rules},
+                  {"tables", std::move(tables)}};
   }
   return {{"generation", generation()}, {"workers", workers_.size()}, {"ports", ports}, {"drops", drops},
           {"counters", counters}, {"flow_table", flow_table}, {"last_apply", last_apply}};

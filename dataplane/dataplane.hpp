@@ -85,6 +85,7 @@ class Dataplane {
   std::unique_ptr<Pipeline> pipeline_;
   struct LastApply {
     uint64_t build_us = 0, swap_us = 0, rules = 0;
+    std::vector<TablesReport> tables;  // per capability: its build time, what it reused and rebuilt
   };
   LastApply last_apply_;  // guarded by apply_mutex_
   std::unique_ptr<WorkerCounters[]> counters_;

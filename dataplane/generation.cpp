@@ -1,8 +1,10 @@
 #include "dataplane/generation.hpp"
 
+#include <chrono>
 #include <mutex>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "dataplane/dependency_order.hpp"
 
@@ -49,7 +51,7 @@ const std::vector<InterfaceInfo>& GenerationBuilder::interfaces() const { return
 
 Result<std::unique_ptr<Generation>> Generation::build(const CompiledConfig& config,
                                                       const std::unordered_map<std::string, uint16_t>& port_ids,
-                                                      RuleHits& hits) {
+                                                      RuleHits& hits, const Generation* previous) {
   std::vector<TablesSpec> specs;
   {
     TablesRegistry& r = tables_registry();
@@ -64,13 +66,33 @@ Result<std::unique_ptr<Generation>> Generation::build(const CompiledConfig& conf
   std::unique_ptr<Generation> g(new Generation());
   g->number_ = config.generation;
   g->iface_by_port_.fill(no_index);
-  GenerationBuilder builder(config, port_ids, hits, *g);
+  GenerationBuilder builder(config, port_ids, hits, *g, previous);
   for (size_t slot : *order) {
+    builder.report_ = TablesReport{.name = specs[slot].name};
+    const auto t0 = std::chrono::steady_clock::now();
     auto tables = specs[slot].build(builder);
     if (!tables) return tables.error();
+    builder.report_.build_us = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
     g->tables_[slot] = std::move(*tables);
+    g->report_.push_back(std::move(builder.report_));
   }
   return g;
+}
+
+std::string Generation::build_summary() const {
+  std::string out;
+  for (const auto& r : report_) {
+    if (!out.empty()) out += ", ";
+    out += fmt::format("{} {:.1f} ms", r.name, static_cast<double>(r.build_us) / 1000.0);
+    if (r.reused.empty() && r.rebuilt.empty()) continue;
+    out += " (";
+    if (!r.reused.empty()) out += fmt::format("reused: {}", fmt::join(r.reused, ", "));
+    if (!r.reused.empty() && !r.rebuilt.empty()) out += "; ";
+    if (!r.rebuilt.empty()) out += fmt::format("built: {}", fmt::join(r.rebuilt, ", "));
+    out += ")";
+  }
+  return out;
 }
 
 uint32_t Generation::find_interface(const std::string& name) const {

@@ -34,7 +34,10 @@ struct InterfaceInfo {
   std::string name;
 };
 
-// A capability's part of a generation.
+// A capability's part of a generation. What it holds is immutable once
+// built; a builder may share parts (shared_ptr<const ...>) with the same
+// capability's Tables of the previous generation, so a part lives as long as
+// the last generation that holds it (each freed after its RCU grace period).
 class Tables {
  public:
   virtual ~Tables() = default;
@@ -50,14 +53,24 @@ inline uint32_t tables_slot = no_tables_slot;
 
 class Generation;
 
+// What one builder did, for the log line and stats.get's last_apply.
+struct TablesReport {
+  std::string name;                  // the capability
+  uint64_t build_us = 0;
+  std::vector<std::string> reused;   // the parts it kept from the previous generation
+  std::vector<std::string> rebuilt;  // the parts it built
+};
+
 // What a tables builder gets: the config, the rule-hit slots, the tables
-// built before its own (the builders it runs after), and the spine's
-// Interface directory, which the capability that owns Interfaces fills.
+// built before its own (the builders it runs after), the spine's Interface
+// directory, which the capability that owns Interfaces fills, and the same
+// capability's tables of the previous generation (the one the new one
+// replaces), whose unchanged parts it may keep.
 class GenerationBuilder {
  public:
   GenerationBuilder(const CompiledConfig& config, const std::unordered_map<std::string, uint16_t>& port_ids,
-                    RuleHits& hits, Generation& gen)
-      : config_(config), port_ids_(port_ids), hits_(hits), gen_(gen) {}
+                    RuleHits& hits, Generation& gen, const Generation* previous = nullptr)
+      : config_(config), port_ids_(port_ids), hits_(hits), gen_(gen), previous_(previous) {}
   const CompiledConfig& config() const { return config_; }
   RuleHits& rule_hits() { return hits_; }
   // Adds Interface info (the next index) on data-plane port `port` (a name
@@ -67,12 +80,23 @@ class GenerationBuilder {
   const std::vector<InterfaceInfo>& interfaces() const;
   template <typename T>
   const T* tables() const;
+  // The previous generation's tables of type T (nullptr: none, the first
+  // generation). Valid while the builder runs: it is the current generation,
+  // which is freed only after the new one is published.
+  template <typename T>
+  const T* previous() const;
+  // What the running builder kept and built (part names, e.g. "sg_ingress").
+  void reused(std::string part) { report_.reused.push_back(std::move(part)); }
+  void rebuilt(std::string part) { report_.rebuilt.push_back(std::move(part)); }
 
  private:
+  friend class Generation;
   const CompiledConfig& config_;
   const std::unordered_map<std::string, uint16_t>& port_ids_;
   RuleHits& hits_;
   Generation& gen_;
+  const Generation* previous_;
+  TablesReport report_;
 };
 
 using TablesBuild = Result<std::unique_ptr<Tables>> (*)(GenerationBuilder& builder);
@@ -97,10 +121,13 @@ class Generation {
  public:
   // port_ids maps data-plane port names to DPDK port ids. Rule hit counters
   // are kept by `hits` (they outlive generations). Runs every registered
-  // builder, ordered by their `after` names (ties by name).
+  // builder, ordered by their `after` names (ties by name). `previous` (the
+  // generation this one replaces, built with the same port_ids; may be null)
+  // lends its unchanged parts: it must outlive the build, and the new
+  // generation may share parts with it.
   static Result<std::unique_ptr<Generation>> build(const CompiledConfig& config,
                                                    const std::unordered_map<std::string, uint16_t>& port_ids,
-                                                   RuleHits& hits);
+                                                   RuleHits& hits, const Generation* previous = nullptr);
   Generation(const Generation&) = delete;
   Generation& operator=(const Generation&) = delete;
 
@@ -127,6 +154,10 @@ class Generation {
   }
   // Sum of every capability's Tables::rules().
   size_t rules() const;
+  // What each builder took and kept, in build order.
+  const std::vector<TablesReport>& build_report() const { return report_; }
+  // "vpc 0.1 ms (reused: endpoints), filter 312.0 ms (reused: sg_egress, ...; rebuilt: sg_ingress)"
+  std::string build_summary() const;
 
  private:
   friend class GenerationBuilder;
@@ -137,11 +168,17 @@ class Generation {
   std::vector<std::string> ports_missing_;
   std::array<uint32_t, RTE_MAX_ETHPORTS> iface_by_port_{};
   std::array<std::unique_ptr<Tables>, max_tables> tables_;
+  std::vector<TablesReport> report_;
 };
 
 template <typename T>
 const T* GenerationBuilder::tables() const {
   return gen_.find_tables<T>();
+}
+
+template <typename T>
+const T* GenerationBuilder::previous() const {
+  return previous_ ? previous_->find_tables<T>() : nullptr;
 }
 
 }  // namespace vpcnet::dp

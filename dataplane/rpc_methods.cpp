@@ -1,5 +1,7 @@
 // The spine's JSON-RPC methods (docs/rpc.md): config.apply, stats.get and
 // ports.list. The capabilities register theirs beside their tables.
+#include <chrono>
+
 #include <spdlog/spdlog.h>
 
 #include "dataplane/dataplane.hpp"
@@ -9,8 +11,11 @@ namespace vpcnet::dp {
 namespace {
 
 Result<nlohmann::json> config_apply(Dataplane& dp, const nlohmann::json& params) {
+  const auto t0 = std::chrono::steady_clock::now();
   auto config = compiled_config_from_json(params);
   if (!config) return config.error();
+  spdlog::info("config.apply generation {}: read in {:.1f} ms", config->generation,
+               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   if (auto st = dp.apply(*config); !st) return st.error();
   spdlog::info("applied generation {}", config->generation);
   return nlohmann::json{{"generation", config->generation}};

@@ -1,5 +1,6 @@
 #include "dataplane/filter/filter_tables.hpp"
 
+#include <array>
 #include <map>
 #include <unordered_map>
 
@@ -36,7 +37,34 @@ std::string join_prefixes(const std::vector<Prefix>& v) {
 
 const TablesRegistrar<FilterTables> registrar({.name = "filter", .after = {"vpc"}, .build = FilterTables::build});
 
+// What one classifier is built from: its rules and what their results mean.
+struct PartInput {
+  std::vector<acl::RuleSpec> specs;
+  std::vector<RuleInfo> rules;
+};
+
 }  // namespace
+
+const char* filter_part_name(FilterPart p) {
+  switch (p) {
+    case FilterPart::sg_ingress: return "sg_ingress";
+    case FilterPart::sg_egress: return "sg_egress";
+    case FilterPart::nacl_inbound: return "nacl_inbound";
+    case FilterPart::nacl_outbound: return "nacl_outbound";
+  }
+  return "?";
+}
+
+Result<std::shared_ptr<const RuleClassifier>> RuleClassifier::build(std::vector<acl::RuleSpec> specs,
+                                                                    std::vector<RuleInfo> rules) {
+  auto c = acl::Classifier::build(specs);
+  if (!c) return c.error();
+  std::shared_ptr<RuleClassifier> part(new RuleClassifier());
+  part->specs_ = std::move(specs);
+  part->rules_ = std::move(rules);
+  part->classifier_ = std::move(*c);
+  return std::shared_ptr<const RuleClassifier>(std::move(part));
+}
 
 Result<std::unique_ptr<Tables>> FilterTables::build(GenerationBuilder& builder) {
   const CompiledConfig& config = builder.config();
@@ -49,15 +77,20 @@ Result<std::unique_ptr<Tables>> FilterTables::build(GenerationBuilder& builder) 
   std::unordered_map<uint32_t, const pf::CompiledSecurityGroup*> groups;
   for (const auto& g : filters.security_groups) groups.emplace(g.id, &g);
 
-  auto add_rule = [&](uint32_t id, pf::RuleAction action, std::string owner, std::string text) {
-    t->rules_.push_back({id, hits.slot_for(id), action, std::move(owner), std::move(text)});
-    return static_cast<uint32_t>(t->rules_.size());  // classifier result = index + 1
+  // Every classifier has its own results (its rule table), so that one
+  // classifier's rules changing does not renumber another's.
+  std::array<PartInput, filter_parts> in;
+  auto add_rule = [&](FilterPart p, uint32_t id, pf::RuleAction action, std::string owner, std::string text) {
+    auto& rules = in[static_cast<size_t>(p)].rules;
+    rules.push_back({id, hits.slot_for(id), action, std::move(owner), std::move(text)});
+    return static_cast<uint32_t>(rules.size());  // classifier result = index + 1
   };
 
   // Security groups: one scope per distinct group list.
-  std::vector<acl::RuleSpec> ingress, egress;
+  auto& ingress = in[static_cast<size_t>(FilterPart::sg_ingress)].specs;
+  auto& egress = in[static_cast<size_t>(FilterPart::sg_egress)].specs;
   std::map<std::vector<uint32_t>, uint32_t> scope_of_set;
-  std::map<uint32_t, uint32_t> result_of_rule;  // rule id -> classifier result
+  std::map<uint32_t, uint32_t> result_of_rule;  // rule id -> classifier result (rule ids are unique over directions)
   for (const auto& iface : vpcs.interfaces) {
     auto [it, inserted] = scope_of_set.emplace(filters.groups_of(iface.id), static_cast<uint32_t>(scope_of_set.size() + 1));
     t->iface_scope_.push_back(it->second);
@@ -87,7 +120,8 @@ Result<std::unique_ptr<Tables>> FilterTables::build(GenerationBuilder& builder) 
           if (res == result_of_rule.end()) {
             std::string text = fmt::format("{} {} {} {}", dir == 0 ? "ingress" : "egress", pf::match_text(rule.match),
                                            dir == 0 ? "from" : "to", join_prefixes(rule.remotes));
-            res = result_of_rule.emplace(rule.id, add_rule(rule.id, pf::RuleAction::allow, "SecurityGroup/" + g->name, text)).first;
+            const FilterPart part = dir == 0 ? FilterPart::sg_ingress : FilterPart::sg_egress;
+            res = result_of_rule.emplace(rule.id, add_rule(part, rule.id, pf::RuleAction::allow, "SecurityGroup/" + g->name, text)).first;
           }
           for (const auto& remote : rule.remotes) {
             acl::RuleSpec r;
@@ -116,7 +150,8 @@ Result<std::unique_ptr<Tables>> FilterTables::build(GenerationBuilder& builder) 
                         fmt::format("interface {} names unknown subnet id {}", iface.name, iface.subnet_id));
     t->iface_subnet_.push_back(pos->second);
   }
-  std::vector<acl::RuleSpec> inbound, outbound;
+  auto& inbound = in[static_cast<size_t>(FilterPart::nacl_inbound)].specs;
+  auto& outbound = in[static_cast<size_t>(FilterPart::nacl_outbound)].specs;
   for (const auto& nacl : filters.network_acls) {
     std::vector<uint32_t> results[2];
     for (int dir = 0; dir < 2; ++dir) {
@@ -124,7 +159,8 @@ Result<std::unique_ptr<Tables>> FilterTables::build(GenerationBuilder& builder) 
         std::string text = fmt::format("{} #{} {} {} {} {}", dir == 0 ? "inbound" : "outbound", rule.number,
                                        rule.action == pf::RuleAction::allow ? "allow" : "deny", pf::match_text(rule.match),
                                        dir == 0 ? "from" : "to", rule.cidr.to_string());
-        results[dir].push_back(add_rule(rule.id, rule.action, "NetworkAcl/" + nacl.name, text));
+        results[dir].push_back(add_rule(dir == 0 ? FilterPart::nacl_inbound : FilterPart::nacl_outbound, rule.id,
+                                        rule.action, "NetworkAcl/" + nacl.name, text));
       }
     }
     for (uint32_t sid : nacl.subnet_ids) {
@@ -150,22 +186,26 @@ Result<std::unique_ptr<Tables>> FilterTables::build(GenerationBuilder& builder) 
   }
 
   t->classifier_rules_ = ingress.size() + egress.size() + inbound.size() + outbound.size();
-  struct Build {
-    const std::vector<acl::RuleSpec>& rules;
-    std::unique_ptr<acl::Classifier>& out;
-    const char* what;
-  };
-  for (Build b : {Build{ingress, t->sg_ingress_, "security-group ingress"},
-                  Build{egress, t->sg_egress_, "security-group egress"},
-                  Build{inbound, t->nacl_inbound_, "network-ACL inbound"},
-                  Build{outbound, t->nacl_outbound_, "network-ACL outbound"}}) {
-    auto c = acl::Classifier::build(b.rules);
+  // Keep each classifier whose rules are the previous generation's; build the others.
+  const FilterTables* prev = builder.previous<FilterTables>();
+  for (size_t p = 0; p < filter_parts; ++p) {
+    const char* name = filter_part_name(static_cast<FilterPart>(p));
+    if (prev && prev->parts_[p]->same(in[p].specs, in[p].rules)) {
+      t->parts_[p] = prev->parts_[p];
+      builder.reused(name);
+      continue;
+    }
+    static const char* const what[filter_parts] = {"security-group ingress", "security-group egress",
+                                                   "network-ACL inbound", "network-ACL outbound"};
+    const size_t n = in[p].specs.size();
+    auto c = RuleClassifier::build(std::move(in[p].specs), std::move(in[p].rules));
     if (!c) {
       Error e = c.error();
-      e.message = fmt::format("{} rules ({}): {}", b.what, b.rules.size(), e.message);
+      e.message = fmt::format("{} rules ({}): {}", what[p], n, e.message);
       return e;
     }
-    b.out = std::move(*c);
+    t->parts_[p] = std::move(*c);
+    builder.rebuilt(fmt::format("{} ({} rules)", name, n));
   }
   return std::unique_ptr<Tables>(std::move(t));
 }

@@ -1,13 +1,17 @@
 // The compiled filters of one generation: security groups (stateful, per
 // Interface) and network ACLs (stateless, per Subnet) as four classifiers
-// (policies/filter/acl), plus what a classifier result means (which rule of which
+// (policies/filter/acl), each with what its results mean (which rule of which
 // object). Interfaces with the same list of security groups share one scope,
 // so the rules of a group set are in the classifier once, however many
 // interfaces use it. The filter capability's part of a generation, built off
 // the hot path by the builder it registers (after the vpc capability's, whose
-// Interface indices it uses).
+// Interface indices it uses). A classifier whose rules (and rule table) are
+// the same as in the previous generation is not rebuilt: the new generation
+// shares it (RuleClassifier is immutable), and it is freed with the last
+// generation that holds it.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -28,6 +32,33 @@ struct RuleInfo {
   vpcnet::filter::RuleAction action;
   std::string owner;    // "SecurityGroup/web" or "NetworkAcl/web-acl"
   std::string text;     // "ingress tcp 443 from 0.0.0.0/0", "inbound #100 deny all from ..."
+  bool operator==(const RuleInfo&) const = default;
+};
+
+// The four classifiers of a generation.
+enum class FilterPart : uint8_t { sg_ingress, sg_egress, nacl_inbound, nacl_outbound };
+constexpr size_t filter_parts = 4;
+const char* filter_part_name(FilterPart p);  // "sg_ingress", ...
+
+// One classifier and what its results mean; immutable, shared by every
+// generation whose rules for it are the same (same specs, same rule table).
+class RuleClassifier {
+ public:
+  static Result<std::shared_ptr<const RuleClassifier>> build(std::vector<acl::RuleSpec> specs,
+                                                             std::vector<RuleInfo> rules);
+  const acl::Classifier& classifier() const { return *classifier_; }
+  // What classifier result r (>= 1) stands for.
+  const RuleInfo& rule(uint32_t r) const { return rules_[r - 1]; }
+  size_t size() const { return specs_.size(); }  // classifier rules
+  bool same(const std::vector<acl::RuleSpec>& specs, const std::vector<RuleInfo>& rules) const {
+    return specs == specs_ && rules == rules_;
+  }
+
+ private:
+  RuleClassifier() = default;
+  std::vector<acl::RuleSpec> specs_;  // what the classifier was built from
+  std::vector<RuleInfo> rules_;
+  std::unique_ptr<acl::Classifier> classifier_;
 };
 
 class FilterTables final : public Tables {
@@ -42,13 +73,14 @@ class FilterTables final : public Tables {
   uint32_t nacl_scope(uint32_t subnet) const { return subnet_scope_[subnet]; }  // 0: no NetworkAcl
   const std::string& subnet_name(uint32_t subnet) const { return subnet_names_[subnet]; }
 
-  const acl::Classifier& sg_ingress() const { return *sg_ingress_; }
-  const acl::Classifier& sg_egress() const { return *sg_egress_; }
-  const acl::Classifier& nacl_inbound() const { return *nacl_inbound_; }
-  const acl::Classifier& nacl_outbound() const { return *nacl_outbound_; }
+  // A classifier with its rule table; the same object as the previous
+  // generation's when its rules did not change.
+  const RuleClassifier& part(FilterPart p) const { return *parts_[static_cast<size_t>(p)]; }
+  const acl::Classifier& sg_ingress() const { return part(FilterPart::sg_ingress).classifier(); }
+  const acl::Classifier& sg_egress() const { return part(FilterPart::sg_egress).classifier(); }
+  const acl::Classifier& nacl_inbound() const { return part(FilterPart::nacl_inbound).classifier(); }
+  const acl::Classifier& nacl_outbound() const { return part(FilterPart::nacl_outbound).classifier(); }
 
-  // What classifier result r (>= 1) stands for.
-  const RuleInfo& rule(uint32_t r) const { return rules_[r - 1]; }
   size_t rules() const override { return classifier_rules_; }
 
  private:
@@ -58,9 +90,8 @@ class FilterTables final : public Tables {
   std::vector<uint32_t> iface_subnet_;
   std::vector<uint32_t> subnet_scope_;
   std::vector<std::string> subnet_names_;
-  std::vector<RuleInfo> rules_;
   size_t classifier_rules_ = 0;
-  std::unique_ptr<acl::Classifier> sg_ingress_, sg_egress_, nacl_inbound_, nacl_outbound_;
+  std::array<std::shared_ptr<const RuleClassifier>, filter_parts> parts_;
 };
 
 // The 16-bit value the classifiers match as "port": the destination port of

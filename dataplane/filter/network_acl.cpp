@@ -59,20 +59,21 @@ class NetworkAclStage final : public Stage {
     for (int d = 0; d < 2; ++d) {
       if (n[d] == 0) continue;
       uint32_t results[max_burst];
-      classify_mixed(d == 0 ? ft.nacl_outbound() : ft.nacl_inbound(), keys[d], v6[d], n[d], results);
-      for (uint16_t k = 0; k < n[d]; ++k) decide(ctx, ft, asked[d][k], d, results[k]);
+      const RuleClassifier& part = ft.part(d == 0 ? FilterPart::nacl_outbound : FilterPart::nacl_inbound);
+      classify_mixed(part.classifier(), keys[d], v6[d], n[d], results);
+      for (uint16_t k = 0; k < n[d]; ++k) decide(ctx, part, asked[d][k], d, results[k]);
     }
   }
 
  private:
-  void decide(StageContext& ctx, const FilterTables& ft, rte_mbuf* m, int dir, uint32_t result) {
+  void decide(StageContext& ctx, const RuleClassifier& part, rte_mbuf* m, int dir, uint32_t result) {
     PacketMeta* meta = meta_of(m);
     if (meta->verdict != Verdict::pending) return;  // the outbound side already denied it
     bool allowed = false;
     if (result == 0) {
       if (ctx.trace) ctx.trace->note(fmt::format("{}: no rule matched: implicit deny", dir == 0 ? "outbound" : "inbound"));
     } else {
-      const RuleInfo& rule = ft.rule(result);
+      const RuleInfo& rule = part.rule(result);
       allowed = rule.action == vpcnet::filter::RuleAction::allow;
       if (ctx.trace) ctx.trace->note(fmt::format("{} rule {} ({}) decided: {}", rule.owner, rule.text, rule.id, allowed ? "allow" : "deny"));
       else ctx.rule_hits.hit(rule.hit_slot);

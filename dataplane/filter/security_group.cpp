@@ -46,8 +46,9 @@ class SecurityGroupStage final : public Stage {
     }
     if (n == 0) return;
     uint32_t results[2][max_burst];
-    classify_mixed(ft.sg_egress(), keys[0], v6, n, results[0]);
-    classify_mixed(ft.sg_ingress(), keys[1], v6, n, results[1]);
+    const RuleClassifier* parts[2] = {&ft.part(FilterPart::sg_egress), &ft.part(FilterPart::sg_ingress)};
+    classify_mixed(parts[0]->classifier(), keys[0], v6, n, results[0]);
+    classify_mixed(parts[1]->classifier(), keys[1], v6, n, results[1]);
     for (uint16_t k = 0; k < n; ++k) {
       rte_mbuf* m = asked[k];
       for (int d = 0; d < 2; ++d) {
@@ -63,7 +64,7 @@ class SecurityGroupStage final : public Stage {
           drop(m, denied_[d]);
           break;
         }
-        const RuleInfo& rule = ft.rule(results[d][k]);
+        const RuleInfo& rule = parts[d]->rule(results[d][k]);
         filter_meta.of(m).rule_id[d] = rule.id;
         if (ctx.trace)
           ctx.trace->note(fmt::format("{} of Interface {}: allowed by {} rule {} ({})", dir, iface.name, rule.owner,

@@ -32,6 +32,13 @@ const TablesRegistrar<VpcTables> registrar({.name = "vpc", .after = {}, .build =
 
 }  // namespace
 
+// The endpoint hash and the keys it was built from (in the order of endpoints_).
+struct VpcTables::EndpointTable {
+  rte_hash* hash = nullptr;
+  std::vector<EndpointKey> keys;
+  ~EndpointTable() { rte_hash_free(hash); }
+};
+
 EndpointKey make_endpoint_key(uint32_t vpc_id, L3 l3, const uint8_t* addr) {
   EndpointKey k{};
   k.vpc_id = vpc_id;
@@ -64,27 +71,11 @@ Result<std::unique_ptr<Tables>> VpcTables::build(GenerationBuilder& builder) {
   if (auto st = t->build_route_tables(config); !st) return st.error();
 
   // Endpoint table: every gateway and every interface address, keyed by VPC.
-  static std::atomic<uint64_t> table_serial{0};
-  std::string table_name = fmt::format("ep{}", table_serial++);
-  size_t entries = 0;
-  for (const auto& s : config.subnets) entries += s.gateways.size();
-  for (const auto& i : config.interfaces) entries += i.ips.size();
-  rte_hash_parameters params{};
-  params.name = table_name.c_str();
-  params.entries = static_cast<uint32_t>(std::max<size_t>(64, entries * 2));
-  params.key_len = sizeof(EndpointKey);
-  params.hash_func = rte_hash_crc;  // SSE4.2 CRC32: cheaper than jhash on 24-byte keys
-  params.socket_id = SOCKET_ID_ANY;
-  t->endpoint_table_ = rte_hash_create(&params);
-  if (t->endpoint_table_ == nullptr)
-    return make_error(ErrorCode::internal_error, "cannot allocate the endpoint table (out of DPDK memory?)");
-
+  // Collected first; the hash is the previous generation's when it holds the same.
+  std::vector<EndpointKey> keys;
   auto add_endpoint = [&](uint32_t vpc_id, const IpAddr& addr, Endpoint ep) -> Status {
-    EndpointKey key = key_of(vpc_id, addr);
-    uintptr_t index = t->endpoints_.size();
+    keys.push_back(key_of(vpc_id, addr));
     t->endpoints_.push_back(ep);
-    if (rte_hash_add_key_data(t->endpoint_table_, &key, reinterpret_cast<void*>(index)) < 0)
-      return make_error(ErrorCode::internal_error, "endpoint table full");
     return Ok{};
   };
 
@@ -107,6 +98,7 @@ Result<std::unique_ptr<Tables>> VpcTables::build(GenerationBuilder& builder) {
       if (auto st = add_endpoint(i.vpc_id, ip, {Endpoint::Kind::interface, *ii}); !st) return st.error();
     }
   }
+  if (auto st = t->build_endpoint_table(std::move(keys), builder.previous<VpcTables>(), builder); !st) return st.error();
   return std::unique_ptr<Tables>(std::move(t));
 }
 
@@ -160,7 +152,45 @@ Result<uint32_t> VpcTables::add_route_table(uint32_t vpc, const vpcnet::vpc::Com
   return static_cast<uint32_t>(route_tables_.size() - 1);
 }
 
-VpcTables::~VpcTables() { rte_hash_free(endpoint_table_); }
+Status VpcTables::build_endpoint_table(std::vector<EndpointKey> keys, const VpcTables* prev,
+                                       GenerationBuilder& builder) {
+  auto same_keys = [&](const std::vector<EndpointKey>& a) {
+    return a.size() == keys.size() && (keys.empty() || std::memcmp(a.data(), keys.data(), keys.size() * sizeof(EndpointKey)) == 0);
+  };
+  auto same_endpoints = [&](const std::vector<Endpoint>& a) {
+    return std::equal(a.begin(), a.end(), endpoints_.begin(), endpoints_.end(),
+                      [](const Endpoint& x, const Endpoint& y) { return x.kind == y.kind && x.index == y.index; });
+  };
+  if (prev && prev->endpoint_owner_ && same_keys(prev->endpoint_owner_->keys) && same_endpoints(prev->endpoints_)) {
+    endpoint_owner_ = prev->endpoint_owner_;
+    endpoint_table_ = endpoint_owner_->hash;
+    builder.reused("endpoints");
+    return Ok{};
+  }
+  static std::atomic<uint64_t> table_serial{0};
+  std::string table_name = fmt::format("ep{}", table_serial++);
+  rte_hash_parameters params{};
+  params.name = table_name.c_str();
+  params.entries = static_cast<uint32_t>(std::max<size_t>(64, keys.size() * 2));
+  params.key_len = sizeof(EndpointKey);
+  params.hash_func = rte_hash_crc;  // SSE4.2 CRC32: cheaper than jhash on 24-byte keys
+  params.socket_id = SOCKET_ID_ANY;
+  auto owner = std::make_shared<EndpointTable>();
+  owner->hash = rte_hash_create(&params);
+  if (owner->hash == nullptr)
+    return make_error(ErrorCode::internal_error, "cannot allocate the endpoint table (out of DPDK memory?)");
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (rte_hash_add_key_data(owner->hash, &keys[i], reinterpret_cast<void*>(static_cast<uintptr_t>(i))) < 0)
+      return make_error(ErrorCode::internal_error, "endpoint table full");
+  }
+  owner->keys = std::move(keys);
+  endpoint_table_ = owner->hash;
+  endpoint_owner_ = std::move(owner);
+  builder.rebuilt(fmt::format("endpoints ({})", endpoints_.size()));
+  return Ok{};
+}
+
+VpcTables::~VpcTables() = default;
 
 void VpcTables::lookup_endpoints(const EndpointKey* const* keys, uint32_t n, uint32_t* out) const {
   void* data[RTE_HASH_LOOKUP_BULK_MAX];

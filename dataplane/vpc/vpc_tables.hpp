@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -113,6 +114,9 @@ class VpcTables final : public Tables {
   Status build_route_tables(const vpcnet::vpc::VpcSection& config);
   Result<uint32_t> add_route_table(uint32_t vpc, const vpcnet::vpc::CompiledRouteTable* table);
 
+  // The endpoint hash of these keys (keys[i] -> endpoints_[i]): the previous
+  // generation's if it holds the same, else a new one.
+  Status build_endpoint_table(std::vector<EndpointKey> keys, const VpcTables* prev, GenerationBuilder& builder);
   std::vector<VpcEntry> vpcs_;
   std::vector<SubnetEntry> subnets_;
   std::vector<InterfaceEntry> interfaces_;
@@ -120,7 +124,10 @@ class VpcTables final : public Tables {
   std::vector<RouteInfo> routes_;
   // [0, vpcs) the VPCs' local-only tables, then one per RouteTable.
   std::vector<std::unique_ptr<RouteTable>> route_tables_;
-  rte_hash* endpoint_table_ = nullptr;
+  rte_hash* endpoint_table_ = nullptr;  // owned by endpoint_owner_, shared with the previous
+                                        // generation's when the endpoints are the same
+  struct EndpointTable;
+  std::shared_ptr<const EndpointTable> endpoint_owner_;
 };
 
 }  // namespace vpcnet::dp::vpc

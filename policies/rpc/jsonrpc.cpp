@@ -103,7 +103,7 @@ std::string Dispatcher::handle_line(std::string_view line) const {
         return error_response(id, make_error(ErrorCode::invalid_request,
                                              "invalid request: \"params\" must be an object or an array"));
       }
-      params = *pv;
+      params = std::move(*pv);  // a compiled config is megabytes: no copy
     }
 
     auto h = handlers_.find(method);
@@ -178,7 +178,9 @@ void Session::on_read(const boost::system::error_code& ec, size_t n) {
     sock.close(ignored);
     return;
   }
-  std::string line(asio::buffers_begin(buf.data()), asio::buffers_begin(buf.data()) + n - 1);
+  // A streambuf's data is one contiguous buffer: copy it in one go (a
+  // config.apply line is megabytes; byte-wise iteration costs milliseconds).
+  std::string line(static_cast<const char*>(buf.data().data()), n - 1);
   buf.consume(n);
   if (!line.empty() && line.back() == '\r') line.pop_back();
   if (line.find_first_not_of(" \t") == std::string::npos) {  // blank line: ignore
@@ -407,8 +409,10 @@ Result<json> Client::call(const std::string& method, const json& params, std::ch
   const uint64_t id = next_id_++;
   std::string line;
   try {
-    json req = {{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}};
-    line = dump_line(req);
+    // Written around the params rather than copying them into a request
+    // object (a compiled config is megabytes).
+    line = R"({"jsonrpc":"2.0","id":)" + std::to_string(id) + R"(,"method":)" + dump_line(json(method)) +
+           R"(,"params":)" + dump_line(params) + "}";
   } catch (const std::exception& e) {
     return make_error(ErrorCode::invalid_params, std::string("cannot encode request: ") + e.what());
   }
@@ -452,7 +456,7 @@ Result<json> Client::call(const std::string& method, const json& params, std::ch
     close();
     return make_error(ErrorCode::dataplane_unavailable, why + " (during " + method + ")");
   }
-  std::string resp_line(asio::buffers_begin(impl_->buf.data()), asio::buffers_begin(impl_->buf.data()) + rn - 1);
+  std::string resp_line(static_cast<const char*>(impl_->buf.data().data()), rn - 1);
   impl_->buf.consume(rn);
 
   json resp = json::parse(resp_line, nullptr, false);

@@ -42,6 +42,7 @@ struct RuleSpec {
   uint16_t port_hi = 65535;
   uint32_t priority = 1;   // 1..0x1fffffff, larger wins
   uint32_t result = 0;     // returned on a match; never 0
+  bool operator==(const RuleSpec&) const = default;
 };
 
 class Classifier {
