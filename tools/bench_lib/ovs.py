@@ -219,7 +219,7 @@ def precheck(ctx, kind):
     return ctx.ovs_error or None
 
 
-def run_ovs(ctx, name, rnd):
+def run(ctx, name, rnd):
     kind, n = split_scenario(name)
     if ctx.ovs_error:
         raise BenchError(ctx.ovs_error)
