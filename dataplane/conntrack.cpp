@@ -118,7 +118,7 @@ class ConntrackStage final : public Stage {
         meta.flow = pos;
         meta.flow_dir = static_cast<uint8_t>(dir);
         meta.flow_match = FlowMatch::tracked;
-        meta.recheck_stateless = f.stateless_generation[dir].load(std::memory_order_relaxed) != ctx.gen.number();
+        meta.recheck_stateless = f.stateless_version[dir].load(std::memory_order_relaxed) != ctx.gen.stateless_version();
         if (ctx.trace)
           ctx.trace->note(fmt::format("tracked flow, state {}, {} direction: accepted{}", flow_state_name(state),
                                       dir == 0 ? "original" : "reply",

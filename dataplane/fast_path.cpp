@@ -1,8 +1,9 @@
 // The fast path: one bulk flow lookup right after the ingress port's input
 // stage. A packet of an established direction whose action was resolved
-// under the current generation (ResolvedAction: out port, next-hop MACs, TTL
-// rule) is counted on its flow, rewritten and sent: no other stage runs. Any
-// doubt - a new generation, `flows reset`, a closed or idle flow, another
+// under the current forwarding epoch (ResolvedAction: out port, next-hop
+// MACs, TTL rule; Generation::forwarding_version) is counted on its flow,
+// rewritten and sent: no other stage runs. Any doubt - a generation that
+// changed a route, MAC or Interface or a stateless check, `flows reset`, a closed or idle flow, another
 // port or MAC than the one the direction was resolved for, a TTL that would
 // run out, a fragment, an ICMP error - leaves it to the stages after this
 // one, which resolve it again.
@@ -45,7 +46,8 @@ class FastPathStage final : public Stage {
     if (n == 0) return;
     int32_t pos[max_burst];
     ctx.flows.lookup_bulk(key_ptrs, n, pos);
-    const uint64_t generation = ctx.gen.number();
+    const uint64_t forwarding = ctx.gen.forwarding_version();
+    const uint64_t stateless = ctx.gen.stateless_version();
     const uint32_t epoch = ctx.flows.epoch();
     for (uint16_t k = 0; k < n; ++k) {
       if (pos[k] < 0) continue;
@@ -55,8 +57,8 @@ class FastPathStage final : public Stage {
       if (f.generation == 0 || f.action != FlowAction::accept || f.epoch != epoch) continue;
       const unsigned dir = meta->flow_src_is_a == f.initiator_is_a ? 0 : 1;
       const ResolvedAction& r = f.resolved[dir];
-      if (r.generation.load(std::memory_order_acquire) != generation ||
-          f.stateless_generation[dir].load(std::memory_order_relaxed) != generation)
+      if (r.forwarding_version.load(std::memory_order_acquire) != forwarding ||
+          f.stateless_version[dir].load(std::memory_order_relaxed) != stateless)
         continue;
       if (r.in_port != meta->in_port || r.rewrite != 0 || r.encrypt != 0) continue;  // no capability rewrites or encrypts yet
       if (r.decrement_ttl && meta->ttl <= 1) continue;

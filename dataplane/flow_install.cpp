@@ -70,10 +70,10 @@ void fill_flow(StageContext& ctx, Flow& f, Fill fill, rte_mbuf* m, const PacketM
   // dir 1: a reply re-checked after `flows reset`; the flow keeps its initiator.
   const unsigned dir = meta.flow_dir;
   f.reject_side = reject_side;
-  const uint64_t passed = action == FlowAction::accept ? ctx.gen.number() : 0;
-  f.stateless_generation[dir].store(passed, std::memory_order_relaxed);
-  f.stateless_generation[1 - dir].store(0, std::memory_order_relaxed);
-  for (auto& r : f.resolved) r.generation.store(0, std::memory_order_release);  // decided anew: resolved anew
+  const uint64_t passed = action == FlowAction::accept ? ctx.gen.stateless_version() : 0;
+  f.stateless_version[dir].store(passed, std::memory_order_relaxed);
+  f.stateless_version[1 - dir].store(0, std::memory_order_relaxed);
+  for (auto& r : f.resolved) r.forwarding_version.store(0, std::memory_order_release);  // decided anew: resolved anew
   for (FlowInstallHook hook : install_hooks()) hook(f, m);
   if (fill == Fill::continues) {
     count_tracked_packet(ctx, f, meta);
@@ -134,9 +134,9 @@ class FlowInstallStage final : public Stage {
         case FlowMatch::tracked: {
           if (ctx.trace) continue;
           Flow& f = ctx.flows.at(meta->flow);
-          // Every stage passed it: the stateless ones need not look at this direction again in this generation.
+          // Every stage passed it: the stateless ones need not look at this direction again while the stateless version stays.
           if (meta->recheck_stateless)
-            f.stateless_generation[meta->flow_dir].store(ctx.gen.number(), std::memory_order_relaxed);
+            f.stateless_version[meta->flow_dir].store(ctx.gen.stateless_version(), std::memory_order_relaxed);
           pass_tracked_packet(ctx, f, *meta);
           break;
         }
@@ -211,7 +211,7 @@ void remember_forwarding(StageContext& ctx, rte_mbuf* m, const Forwarding& forwa
   Flow& f = ctx.flows.at(meta.flow);
   if (f.action != FlowAction::accept) return;
   ResolvedAction& r = f.resolved[meta.flow_dir];
-  r.generation.store(0, std::memory_order_relaxed);
+  r.forwarding_version.store(0, std::memory_order_relaxed);
   r.in_port = meta.in_port;
   std::memcpy(r.in_src_mac, forwarding.in_src_mac, 6);
   r.out_port = forwarding.out_port;
@@ -223,7 +223,7 @@ void remember_forwarding(StageContext& ctx, rte_mbuf* m, const Forwarding& forwa
   r.decrement_ttl = forwarding.decrement_ttl;
   r.rewrite = 0;
   r.encrypt = 0;
-  r.generation.store(ctx.gen.number(), std::memory_order_release);
+  r.forwarding_version.store(ctx.gen.forwarding_version(), std::memory_order_release);
 }
 
 bool count_tracked_packet(StageContext& ctx, Flow& f, const PacketMeta& meta) {

@@ -68,11 +68,11 @@ enum class FlowAction : uint8_t { accept, reject };
 // What one direction of an accepted flow resolved to, kept so that its next
 // packets take the fast path (fast_path.cpp) and skip every other stage.
 // Written by the one worker that receives the direction (a port is polled by
-// one worker), when a stage forwards one of its packets; valid only under the
-// generation it names, so a new generation makes the next packet resolve it
-// again.
+// one worker), when a stage forwards one of its packets; valid only while the
+// generation's forwarding_version() is the one it names, so a generation that
+// changes a route, MAC or Interface makes the next packet resolve it again.
 struct ResolvedAction {
-  std::atomic<uint64_t> generation{0};  // resolved under this generation (0: not resolved); written last
+  std::atomic<uint64_t> forwarding_version{0};  // resolved under this Generation::forwarding_version (0: not resolved); written last
   uint16_t in_port = 0;                 // the direction arrives on this port...
   uint8_t in_src_mac[6] = {};           // ...from this MAC (what the source checks passed)
   uint16_t out_port = 0;
@@ -94,7 +94,7 @@ struct Flow {
   std::atomic<uint64_t> packets[2];
   std::atomic<uint64_t> bytes[2];
   uint64_t generation;                   // generation whose rules decided (0 until the flow is set up); a rejected flow is decided again under a newer one
-  std::atomic<uint64_t> stateless_generation[2];  // generation whose stateless stages passed direction d (0: none yet)
+  std::atomic<uint64_t> stateless_version[2];  // Generation::stateless_version under which the stateless stages passed direction d (0: none yet)
   uint32_t epoch;                        // FlowTable::epoch() at install; older = re-evaluate
   std::atomic<uint8_t> tcp_flags[2];     // OR of FIN|SYN|RST|ACK seen per direction
   std::atomic<FlowState> state;

@@ -77,7 +77,22 @@ Result<std::unique_ptr<Generation>> Generation::build(const CompiledConfig& conf
     g->tables_[slot] = std::move(*tables);
     g->report_.push_back(std::move(builder.report_));
   }
+  set_versions(*g, builder, previous);
   return g;
+}
+
+void Generation::set_versions(Generation& g, const GenerationBuilder& builder, const Generation* previous) {
+  auto same_directory = [&] {
+    return std::equal(g.interfaces_.begin(), g.interfaces_.end(), previous->interfaces_.begin(), previous->interfaces_.end(),
+                      [](const InterfaceInfo& a, const InterfaceInfo& b) {
+                        return a.id == b.id && a.vpc_id == b.vpc_id && a.subnet_id == b.subnet_id &&
+                               a.port_id == b.port_id && a.name == b.name;
+                      });
+  };
+  const bool forwarding = previous == nullptr || builder.forwarding_changed_ || !same_directory();
+  g.forwarding_version_ = forwarding ? g.number_ : previous->forwarding_version_;
+  const bool stateless = forwarding || builder.stateless_changed_;
+  g.stateless_version_ = stateless ? g.number_ : previous->stateless_version_;
 }
 
 std::string Generation::build_summary() const {

@@ -88,6 +88,11 @@ class GenerationBuilder {
   // What the running builder kept and built (part names, e.g. "sg_ingress").
   void reused(std::string part) { report_.reused.push_back(std::move(part)); }
   void rebuilt(std::string part) { report_.rebuilt.push_back(std::move(part)); }
+  // Says that these tables differ from the previous generation's in what
+  // flows keep across packets (see Generation::forwarding_version). Without a previous
+  // generation everything counts as changed.
+  void changes_forwarding() { forwarding_changed_ = true; }
+  void changes_stateless_checks() { stateless_changed_ = true; }
 
  private:
   friend class Generation;
@@ -97,6 +102,8 @@ class GenerationBuilder {
   Generation& gen_;
   const Generation* previous_;
   TablesReport report_;
+  bool forwarding_changed_ = false;
+  bool stateless_changed_ = false;
 };
 
 using TablesBuild = Result<std::unique_ptr<Tables>> (*)(GenerationBuilder& builder);
@@ -132,6 +139,16 @@ class Generation {
   Generation& operator=(const Generation&) = delete;
 
   uint64_t number() const { return number_; }
+  // Versions: the number of the oldest generation since which nothing a
+  // flow keeps has changed. A flow's resolved action (out port, MACs, TTL rule)
+  // is valid while forwarding_version() is the one it was resolved under, so a
+  // policy update that changes no route, MAC or Interface (a stateful
+  // rule, say) leaves established flows on the fast path. The stateless
+  // checks a direction passed hold while stateless_version() is
+  // unchanged; it moves with forwarding_version() too (an Interface that moved
+  // subnet is checked against its new subnet's rules).
+  uint64_t forwarding_version() const { return forwarding_version_; }
+  uint64_t stateless_version() const { return stateless_version_; }
 
   // Interface behind an ingress port, or no_index.
   uint32_t interface_of_port(uint16_t port_id) const {
@@ -162,8 +179,11 @@ class Generation {
  private:
   friend class GenerationBuilder;
   Generation() = default;
+  static void set_versions(Generation& g, const GenerationBuilder& builder, const Generation* previous);
 
   uint64_t number_ = 0;
+  uint64_t forwarding_version_ = 0;
+  uint64_t stateless_version_ = 0;
   std::vector<InterfaceInfo> interfaces_;
   std::vector<std::string> ports_missing_;
   std::array<uint32_t, RTE_MAX_ETHPORTS> iface_by_port_{};

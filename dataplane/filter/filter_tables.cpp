@@ -206,6 +206,10 @@ Result<std::unique_ptr<Tables>> FilterTables::build(GenerationBuilder& builder) 
     }
     t->parts_[p] = std::move(*c);
     builder.rebuilt(fmt::format("{} ({} rules)", name, n));
+    // Network ACLs are checked once per direction while they stay the same;
+    // security-group changes leave tracked flows alone (docs/filtering.md).
+    if (p == static_cast<size_t>(FilterPart::nacl_inbound) || p == static_cast<size_t>(FilterPart::nacl_outbound))
+      builder.changes_stateless_checks();
   }
   return std::unique_ptr<Tables>(std::move(t));
 }

@@ -98,8 +98,36 @@ Result<std::unique_ptr<Tables>> VpcTables::build(GenerationBuilder& builder) {
       if (auto st = add_endpoint(i.vpc_id, ip, {Endpoint::Kind::interface, *ii}); !st) return st.error();
     }
   }
-  if (auto st = t->build_endpoint_table(std::move(keys), builder.previous<VpcTables>(), builder); !st) return st.error();
+  const VpcTables* prev = builder.previous<VpcTables>();
+  if (auto st = t->build_endpoint_table(std::move(keys), prev, builder); !st) return st.error();
+  if (prev == nullptr || !t->same_forwarding(*prev)) builder.changes_forwarding();
   return std::unique_ptr<Tables>(std::move(t));
+}
+
+// Everything a flow's resolved action depends on: addresses, MACs, ports,
+// subnets, routes and what addresses resolve to. (Names count too: trace and
+// flow records show them.)
+bool VpcTables::same_forwarding(const VpcTables& o) const {
+  auto same_mac = [](const rte_ether_addr& a, const rte_ether_addr& b) { return std::memcmp(a.addr_bytes, b.addr_bytes, 6) == 0; };
+  auto same_vpc = [&](const VpcEntry& a, const VpcEntry& b) {
+    return a.id == b.id && a.name == b.name && a.cidrs == b.cidrs && same_mac(a.router_mac, b.router_mac);
+  };
+  auto same_subnet = [](const SubnetEntry& a, const SubnetEntry& b) {
+    return a.id == b.id && a.name == b.name && a.vpc == b.vpc && a.cidrs == b.cidrs && a.route_table == b.route_table;
+  };
+  auto same_iface = [&](const InterfaceEntry& a, const InterfaceEntry& b) {
+    return a.id == b.id && a.name == b.name && a.vpc == b.vpc && a.subnet == b.subnet && a.port_id == b.port_id &&
+           same_mac(a.mac, b.mac) && a.ips == b.ips;
+  };
+  auto same_endpoint = [](const Endpoint& a, const Endpoint& b) { return a.kind == b.kind && a.index == b.index; };
+  auto same_route = [](const RouteInfo& a, const RouteInfo& b) {
+    return a.table == b.table && a.destination == b.destination && a.target == b.target;
+  };
+  return std::equal(vpcs_.begin(), vpcs_.end(), o.vpcs_.begin(), o.vpcs_.end(), same_vpc) &&
+         std::equal(subnets_.begin(), subnets_.end(), o.subnets_.begin(), o.subnets_.end(), same_subnet) &&
+         std::equal(interfaces_.begin(), interfaces_.end(), o.interfaces_.begin(), o.interfaces_.end(), same_iface) &&
+         std::equal(endpoints_.begin(), endpoints_.end(), o.endpoints_.begin(), o.endpoints_.end(), same_endpoint) &&
+         std::equal(routes_.begin(), routes_.end(), o.routes_.begin(), o.routes_.end(), same_route);
 }
 
 // Route tables: each VPC's local routes (its CIDRs) form the table of its

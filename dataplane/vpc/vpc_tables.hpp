@@ -112,6 +112,7 @@ class VpcTables final : public Tables {
  private:
   VpcTables() = default;
   Status build_route_tables(const vpcnet::vpc::VpcSection& config);
+  bool same_forwarding(const VpcTables& other) const;
   Result<uint32_t> add_route_table(uint32_t vpc, const vpcnet::vpc::CompiledRouteTable* table);
 
   // The endpoint hash of these keys (keys[i] -> endpoints_[i]): the previous

@@ -78,6 +78,65 @@ TEST_F(FastPath, ANewGenerationResolvesAgainOnTheNextPacket) {
   EXPECT_EQ(run_one(runner, *gen2, udp_frame(web1_ip, db1_ip, 64), 0).by, "fast_path");
 }
 
+// Generations built from the one they replace, as the data plane does.
+std::unique_ptr<Generation> next_gen(const Generation& previous, CompiledConfig c) {
+  c.generation = previous.number() + 1;
+  auto g = Generation::build(c, two_ports, test_rule_hits(), &previous);
+  if (!g) ADD_FAILURE() << g.error().message;
+  return g ? std::move(g.value()) : nullptr;
+}
+
+// An ACL on subnet db (id 12) that allows everything both ways.
+vpcnet::filter::CompiledNetworkAcl allow_all_acl(uint16_t number) {
+  vpcnet::filter::CompiledNetworkAcl acl{.id = 3001, .name = "db-acl", .subnet_ids = {12}};
+  vpcnet::filter::CompiledAclRule r{.id = 30011, .number = number, .action = vpcnet::filter::RuleAction::allow,
+                                    .cidr = prefix("0.0.0.0/0")};
+  acl.inbound.push_back(r);
+  r.id = 30012;
+  acl.outbound.push_back(r);
+  return acl;
+}
+
+TEST_F(FastPath, OnlyAChangeOfWhatTheFlowResolvedMakesItResolveAgain) {
+  StageRunner runner;
+  auto send = [&](const Generation& g) { return run_one(runner, g, udp_frame(web1_ip, db1_ip, 64), 0); };
+  EXPECT_EQ(send(*gen1).by, "ip_forward");
+  EXPECT_EQ(send(*gen1).by, "fast_path");
+  // The same config again: nothing changed.
+  auto same = next_gen(*gen1, make_config(0));
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->forwarding_version(), gen1->forwarding_version());
+  EXPECT_EQ(send(*same).by, "fast_path");
+  // A security-group rule more: tracked flows keep their verdict and their action.
+  CompiledConfig sg = make_config(0);
+  auto& rules = sg.mutable_section<vpcnet::filter::FilterSection>().security_groups[0].ingress;
+  rules.push_back(rules[0]);
+  rules.back().id = 10019;
+  rules.back().match.protocol = 6;
+  auto sg_gen = next_gen(*same, sg);
+  ASSERT_TRUE(sg_gen);
+  EXPECT_EQ(send(*sg_gen).by, "fast_path");
+  // db1's MAC changes: the next packet resolves again and goes to the new MAC.
+  CompiledConfig moved = sg;
+  moved.mutable_section<vpcnet::vpc::VpcSection>().interfaces[1].mac = mac("02:00:00:00:02:0b");
+  auto mac_gen = next_gen(*sg_gen, moved);
+  ASSERT_TRUE(mac_gen);
+  EXPECT_NE(mac_gen->forwarding_version(), sg_gen->forwarding_version());
+  const Result1 resolved = send(*mac_gen);
+  EXPECT_EQ(resolved.by, "ip_forward");
+  EXPECT_EQ(resolved.out[5], 0x0b);
+  EXPECT_EQ(send(*mac_gen).by, "fast_path");
+  // A network ACL on db: its checks run again for the direction, once.
+  CompiledConfig acl = moved;
+  acl.mutable_section<vpcnet::filter::FilterSection>().network_acls.push_back(allow_all_acl(100));
+  auto acl_gen = next_gen(*mac_gen, acl);
+  ASSERT_TRUE(acl_gen);
+  EXPECT_EQ(acl_gen->forwarding_version(), mac_gen->forwarding_version());
+  EXPECT_NE(acl_gen->stateless_version(), mac_gen->stateless_version());
+  EXPECT_EQ(send(*acl_gen).by, "ip_forward");
+  EXPECT_EQ(send(*acl_gen).by, "fast_path");
+}
+
 TEST_F(FastPath, WhatItDoesNotTakeGoesThroughTheStages) {
   StageRunner runner;
   run_one(runner, *gen1, udp_frame(web1_ip, db1_ip, 64), 0);
