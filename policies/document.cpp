@@ -14,11 +14,6 @@ namespace vpcnet {
 
 namespace {
 
-int line_of(const YAML::Node& n, int fallback = 0) {
-  const YAML::Mark m = n.Mark();
-  return m.is_null() || m.line < 0 ? fallback : m.line + 1;
-}
-
 Error doc_error(const std::string& file, int line, std::string field, std::string message) {
   Error e = make_error(ErrorCode::invalid_policy, std::move(message));
   e.file = file;
@@ -88,6 +83,74 @@ void check_terminates(const std::string& text) {
   }
 }
 
+// One document's text in a stream: what lies between document markers.
+struct Piece {
+  std::string_view text;
+  int line = 0;         // 0-based line of the stream where text starts
+  bool keep = true;     // text is the document's source (see parse_documents)
+};
+
+bool is_marker(std::string_view line, std::string_view marker) {
+  if (line.substr(0, 3) != marker) return false;
+  return line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r';
+}
+
+// "---" with nothing after it but blanks or a comment.
+bool is_bare_start(std::string_view line) {
+  if (!is_marker(line, "---")) return false;
+  for (size_t i = 3; i < line.size(); ++i) {
+    if (line[i] == '#') return true;
+    if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r') return false;
+  }
+  return true;
+}
+
+// Cuts a stream at its column-0 "---" (starts a piece) and "..." (ends one)
+// lines: YAML reserves them as document markers wherever they stand (no
+// scalar may hold one), so every piece holds at most one document. A bare
+// "---" line is left out of its piece. A stream with a directive (a line
+// starting with '%', which applies to the documents after it) stays whole.
+std::vector<Piece> split_stream(std::string_view text) {
+  std::vector<Piece> pieces;
+  size_t start = 0;
+  int start_line = 0;
+  auto close = [&](size_t end) {
+    if (end > start) pieces.push_back({text.substr(start, end - start), start_line});
+  };
+  int line_no = 0;
+  for (size_t pos = 0; pos < text.size(); ++line_no) {
+    const size_t eol = text.find('\n', pos);
+    const size_t next = eol == std::string_view::npos ? text.size() : eol + 1;
+    const std::string_view line = text.substr(pos, (eol == std::string_view::npos ? text.size() : eol) - pos);
+    if (!line.empty() && line[0] == '%') return {{text, 0, false}};
+    if (is_marker(line, "---")) {
+      close(pos);
+      const bool bare = is_bare_start(line);
+      start = bare ? next : pos;
+      start_line = bare ? line_no + 1 : line_no;
+    } else if (is_marker(line, "...")) {
+      close(next);
+      start = next;
+      start_line = line_no + 1;
+    }
+    pos = next;
+  }
+  close(text.size());
+  return pieces;
+}
+
+// The documents of one piece. A root that is a block map at column 0 spans
+// the whole piece (its keys sit at column 0, so anything after it is one more
+// key or an error): one parse is enough. Anything else is rare and parsed
+// the careful way: the event budget first, then every document in it.
+std::vector<YAML::Node> load_piece(const std::string& text, bool& single_map) {
+  YAML::Node root = YAML::Load(text);
+  single_map = root.IsMap() && root.Style() == YAML::EmitterStyle::Block && root.Mark().column == 0;
+  if (single_map) return {root};
+  check_terminates(text);
+  return YAML::LoadAll(text);
+}
+
 }  // namespace
 
 bool valid_object_name(std::string_view name) {
@@ -111,7 +174,13 @@ std::optional<std::string> canonical_kind(std::string_view kind) {
   return std::nullopt;
 }
 
+int Document::line_of(const YAML::Node& n, int fallback) const {
+  const YAML::Mark m = n.Mark();
+  return m.is_null() || m.line < 0 ? fallback : m.line + 1 + line_base;
+}
+
 std::string Document::to_yaml() const {
+  if (!source.empty()) return source.back() == '\n' ? source : source + "\n";
   YAML::Emitter out;
   out << YAML::BeginMap;
   out << YAML::Key << "kind" << YAML::Value << kind;
@@ -128,22 +197,23 @@ std::string Document::to_yaml() const {
 
 namespace {
 
-Result<Document> parse_one(const YAML::Node& node, const std::string& file) {
-  const int doc_line = line_of(node, 1);
+Result<Document> parse_one(const YAML::Node& node, const std::string& file, int line_base) {
+  Document doc;
+  doc.file = file;
+  doc.line_base = line_base;
+  const int doc_line = doc.line_of(node, line_base + 1);
   if (!node.IsMap()) {
     return doc_error(file, doc_line, "",
                      "expected a map with kind, name and spec, found a " +
                          std::string(node.IsSequence() ? "list" : "scalar"));
   }
-  Document doc;
-  doc.file = file;
   doc.line = doc_line;
   bool first = true;
   bool have_kind = false, have_name = false, have_spec = false;
   for (auto it = node.begin(); it != node.end(); ++it) {
     const YAML::Node key = it->first;
     const YAML::Node value = it->second;
-    const int key_line = line_of(key, doc_line);
+    const int key_line = doc.line_of(key, doc_line);
     if (first) {
       doc.line = key_line;
       first = false;
@@ -154,7 +224,7 @@ Result<Document> parse_one(const YAML::Node& node, const std::string& file) {
     const std::string& k = key.Scalar();
     // A missing value (`name:`) is a null node marked at the next token, which
     // may be lines further down: report the key's line instead.
-    const int value_line = value.IsNull() ? key_line : line_of(value, key_line);
+    const int value_line = value.IsNull() ? key_line : doc.line_of(value, key_line);
     if (k == "kind") {
       if (have_kind) return doc_error(file, key_line, "kind", "field given twice");
       have_kind = true;
@@ -200,29 +270,32 @@ Result<Document> parse_one(const YAML::Node& node, const std::string& file) {
 
 Result<std::vector<Document>> parse_documents(std::string_view text, const std::string& file) {
   try {
-    std::vector<YAML::Node> nodes;
-    const std::string copy(text);
-    try {
-      check_terminates(copy);
-      nodes = YAML::LoadAll(copy);
-    } catch (const YAML::Exception& e) {
-      int line = e.mark.is_null() || e.mark.line < 0 ? 0 : e.mark.line + 1;
-      return doc_error(file, line, "", "YAML syntax error: " + e.msg);
-    } catch (const EventBudgetExceeded& e) {
-      int line = e.mark.is_null() || e.mark.line < 0 ? 0 : e.mark.line + 1;
-      return doc_error(file, line, "", "YAML syntax error: malformed input");
-    }
     std::vector<Document> docs;
     std::set<std::pair<std::string, std::string>> seen;
-    for (const auto& node : nodes) {
-      if (!node.IsDefined() || node.IsNull()) continue;  // empty document, e.g. a trailing ---
-      auto doc = parse_one(node, file);
-      if (!doc) return doc.error();
-      if (!seen.emplace(doc->kind, doc->name).second) {
-        return doc_error(file, doc->line, "name",
-                         doc->kind + " '" + doc->name + "' is defined twice in this file");
+    for (const Piece& piece : split_stream(text)) {
+      const std::string piece_text(piece.text);
+      std::vector<YAML::Node> nodes;
+      bool single_map = false;
+      try {
+        nodes = load_piece(piece_text, single_map);
+      } catch (const YAML::Exception& e) {
+        const int line = e.mark.is_null() || e.mark.line < 0 ? 0 : e.mark.line + 1 + piece.line;
+        return doc_error(file, line, "", "YAML syntax error: " + e.msg);
+      } catch (const EventBudgetExceeded& e) {
+        const int line = e.mark.is_null() || e.mark.line < 0 ? 0 : e.mark.line + 1 + piece.line;
+        return doc_error(file, line, "", "YAML syntax error: malformed input");
       }
-      docs.push_back(std::move(*doc));
+      for (const auto& node : nodes) {
+        if (!node.IsDefined() || node.IsNull()) continue;  // empty document, e.g. a trailing ---
+        auto doc = parse_one(node, file, piece.line);
+        if (!doc) return doc.error();
+        if (!seen.emplace(doc->kind, doc->name).second) {
+          return doc_error(file, doc->line, "name",
+                           doc->kind + " '" + doc->name + "' is defined twice in this file");
+        }
+        if (piece.keep && (single_map || nodes.size() == 1)) doc->source = piece_text;
+        docs.push_back(std::move(*doc));
+      }
     }
     return docs;
   } catch (const std::exception& e) {
@@ -264,8 +337,9 @@ std::string DesiredState::to_yaml() const {
   std::string out;
   for (const auto& kind : known_kinds()) {
     for (const Document* d : of_kind(kind)) {
-      out += "---\n";
-      out += d->to_yaml();
+      const std::string text = d->to_yaml();
+      if (!text.starts_with("---")) out += "---\n";
+      out += text;
     }
   }
   return out;

@@ -21,15 +21,25 @@ struct Document {
   YAML::Node spec;   // keeps yaml-cpp marks (line numbers) of every field
   std::string file;  // where the document was read from
   int line = 0;      // 1-based line of the document's first key
+  // Lines of `file` before the text spec's marks count from (a document is
+  // parsed on its own: see parse_documents).
+  int line_base = 0;
+  // The document's text as written (comments included), when it was parsed
+  // from a stream of its own between document markers; empty otherwise.
+  std::string source;
 
-  // Canonical YAML text of this document (kind, name, spec), used to persist
-  // state and to answer policy.get.
+  // 1-based line in `file` of a node of spec (fallback when it has no mark).
+  int line_of(const YAML::Node& n, int fallback) const;
+
+  // This document's YAML text: its source when it has one, else canonical
+  // YAML of kind, name and spec. What the state file persists.
   std::string to_yaml() const;
 };
 
 // Splits a YAML stream (several documents separated by ---) into documents.
 // Any syntax error, a missing/unknown kind or a missing name fails the whole
-// stream: an apply is all-or-nothing.
+// stream: an apply is all-or-nothing. Each document keeps its source text,
+// so persisting the state writes what was applied, not a re-emitted copy.
 Result<std::vector<Document>> parse_documents(std::string_view text, const std::string& file);
 
 // The desired state: every accepted document, keyed by (kind, name).

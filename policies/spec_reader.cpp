@@ -27,16 +27,11 @@ void SpecReader::fail_line(int line, const std::string& field, std::string messa
 
 int SpecReader::line(const YAML::Node& n) const {
   if (!n.IsDefined()) return spec_line();
-  const YAML::Mark m = n.Mark();
-  return m.is_null() || m.line < 0 ? spec_line() : m.line + 1;
+  return doc_.line_of(n, spec_line());
 }
 
 int SpecReader::spec_line() const {
-  if (doc_.spec.IsDefined()) {
-    const YAML::Mark m = doc_.spec.Mark();
-    if (!m.is_null() && m.line >= 0) return m.line + 1;
-  }
-  return doc_.line;
+  return doc_.spec.IsDefined() ? doc_.line_of(doc_.spec, doc_.line) : doc_.line;
 }
 
 std::map<std::string, YAML::Node> SpecReader::fields(const std::vector<std::string>& allowed) {

@@ -30,7 +30,7 @@ TEST(ParseDocuments, SplitsStreamAndSkipsEmptyDocuments) {
   EXPECT_EQ((*docs)[1].kind, "Subnet");  // matched case-insensitively, stored canonically
   EXPECT_EQ((*docs)[1].line, 6);
   EXPECT_TRUE((*docs)[1].spec.IsMap());
-  EXPECT_EQ((*docs)[1].spec["cidrs"].Mark().line + 1, 11);  // marks survive (the list starts on 11)
+  EXPECT_EQ((*docs)[1].line_of((*docs)[1].spec["cidrs"], 0), 11);  // marks survive (the list starts on 11)
 }
 
 TEST(ParseDocuments, EmptyInputIsNoDocuments) {
@@ -122,6 +122,56 @@ TEST(ParseDocuments, LargeValidInputIsNotLimited) {
   auto docs = parse_documents(text, "big.yaml");
   ASSERT_TRUE(docs) << docs.error().to_string();
   EXPECT_EQ(docs->size(), 2000u);
+}
+
+TEST(ParseDocuments, KeepsEachDocumentsSourceText) {
+  const char* text = "# the prod VPC\nkind: Vpc\nname: prod\nspec:\n  cidrs: [10.0.0.0/16]  # v4 only\n"
+                     "--- # web tier\nkind: Subnet\nname: web\nspec: {vpc: prod, cidrs: [10.0.1.0/24]}\n";
+  auto docs = parse_documents(text, "a.yaml");
+  ASSERT_TRUE(docs) << docs.error().to_string();
+  ASSERT_EQ(docs->size(), 2u);
+  EXPECT_EQ((*docs)[0].source, "# the prod VPC\nkind: Vpc\nname: prod\nspec:\n  cidrs: [10.0.0.0/16]  # v4 only\n");
+  EXPECT_EQ((*docs)[1].source, "kind: Subnet\nname: web\nspec: {vpc: prod, cidrs: [10.0.1.0/24]}\n");
+  EXPECT_EQ((*docs)[0].line, 2);
+  EXPECT_EQ((*docs)[1].line, 7);
+  EXPECT_EQ((*docs)[1].line_of((*docs)[1].spec, 0), 9);
+  // The state persists what was written, comments included.
+  DesiredState state;
+  for (auto& d : *docs) state.put(d);
+  EXPECT_NE(state.to_yaml().find("cidrs: [10.0.0.0/16]  # v4 only"), std::string::npos) << state.to_yaml();
+}
+
+TEST(ParseDocuments, DocumentEndMarkersSplitToo) {
+  auto docs = parse_documents("kind: Vpc\nname: a\nspec: {}\n...\nkind: Vpc\nname: b\nspec: {}\n", "m.yaml");
+  ASSERT_TRUE(docs) << docs.error().to_string();
+  ASSERT_EQ(docs->size(), 2u);
+  EXPECT_EQ((*docs)[1].name, "b");
+  EXPECT_EQ((*docs)[1].line, 5);
+}
+
+TEST(ParseDocuments, OtherShapesTakeTheGeneralPath) {
+  // A flow-map root, a directive (the whole stream is one piece), and a
+  // flow map with one more document after it in the same piece.
+  auto flow = parse_documents("---\n{kind: Vpc, name: a, spec: {}}\n", "f.yaml");
+  ASSERT_TRUE(flow) << flow.error().to_string();
+  ASSERT_EQ(flow->size(), 1u);
+  EXPECT_EQ((*flow)[0].line, 2);
+  auto directive = parse_documents("%YAML 1.2\n---\nkind: Vpc\nname: a\nspec: {}\n", "d.yaml");
+  ASSERT_TRUE(directive) << directive.error().to_string();
+  ASSERT_EQ(directive->size(), 1u);
+  EXPECT_TRUE((*directive)[0].source.empty());  // persisted as canonical YAML
+  EXPECT_NE((*directive)[0].to_yaml().find("name: a"), std::string::npos);
+  auto two = parse_documents("{kind: Vpc, name: a, spec: {}}\nname: b\n", "t.yaml");
+  ASSERT_FALSE(two);
+  EXPECT_EQ(two.error().field, "kind");
+}
+
+TEST(ParseDocuments, MarkersOnlyAtColumnZero) {
+  // " ---" inside a block scalar is text, not a marker.
+  auto docs = parse_documents("kind: Vpc\nname: a\nspec:\n  note: |\n    ---\n    ...\n", "c.yaml");
+  ASSERT_TRUE(docs) << docs.error().to_string();
+  ASSERT_EQ(docs->size(), 1u);
+  EXPECT_EQ((*docs)[0].spec["note"].Scalar(), "---\n...\n");
 }
 
 TEST(CanonicalKind, MatchesCaseInsensitively) {
