@@ -53,6 +53,25 @@ bool valid_id(const json& id) { return id.is_string() || id.is_number() || id.is
 
 }  // namespace
 
+bool nested_deeper_than(std::string_view text, size_t max_depth) {
+  size_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;  // skips the escaped character
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
 // ---------------------------------------------------------------------------
 // Dispatcher
 
@@ -69,6 +88,11 @@ std::vector<std::string> Dispatcher::methods() const {
 
 std::string Dispatcher::handle_line(std::string_view line) const {
   try {
+    if (nested_deeper_than(line, max_json_depth)) {
+      return error_response(nullptr, make_error(ErrorCode::invalid_request,
+                                                "invalid request: arrays and objects nested deeper than " +
+                                                    std::to_string(max_json_depth) + " levels"));
+    }
     json req = json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (req.is_discarded()) {
       return error_response(nullptr, make_error(ErrorCode::parse_error, "parse error: invalid JSON"));
@@ -459,6 +483,11 @@ Result<json> Client::call(const std::string& method, const json& params, std::ch
   std::string resp_line(static_cast<const char*>(impl_->buf.data().data()), rn - 1);
   impl_->buf.consume(rn);
 
+  if (nested_deeper_than(resp_line, max_json_depth)) {
+    close();
+    return make_error(ErrorCode::internal_error, "invalid response from " + path_ + ": nested deeper than " +
+                                                     std::to_string(max_json_depth) + " levels");
+  }
   json resp = json::parse(resp_line, nullptr, false);
   if (resp.is_discarded() || !resp.is_object()) {
     close();

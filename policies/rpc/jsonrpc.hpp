@@ -21,6 +21,13 @@ using Handler = std::function<Result<json>(const json& params)>;
 
 // Requests over this size are answered with an error and the connection closed.
 constexpr size_t max_request_bytes = 64 * 1024 * 1024;
+// Deepest nesting of arrays and objects a request or response may have. The
+// largest message (a compiled config) nests 6 deep; anything deeper is
+// refused before it is parsed, because code that walks JSON recursively (a
+// copy, a handler's decoding) would run out of stack on 100,000 levels.
+constexpr size_t max_json_depth = 64;
+// Whether text nests arrays/objects deeper than max_depth (strings skipped).
+bool nested_deeper_than(std::string_view text, size_t max_depth);
 
 // Parses one request line and dispatches it; returns the response line
 // (without newline), or an empty string for a notification. Never throws.

@@ -4,7 +4,14 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include <gtest/gtest.h>
+
+#include "policies/compiled_config.hpp"
+#include "policies/model.hpp"
 
 namespace vpcnet {
 namespace {
@@ -87,12 +94,68 @@ TEST(Dispatcher, NotificationsGetNoResponse) {
   EXPECT_EQ(d.handle_line(R"({"jsonrpc":"2.0","method":"throws"})"), "");
 }
 
-TEST(Dispatcher, InvalidUtf8DoesNotThrow) {
+TEST(Dispatcher, InvalidUtf8) {
   auto d = make_dispatcher();
-  std::string line = R"({"jsonrpc":"2.0","id":1,"method":"echo","params":{"s":"\xff\xfe"}})";
-  std::string out = d.handle_line(line);
-  EXPECT_FALSE(out.empty());
-  EXPECT_NO_THROW(json::parse(out, nullptr, false));
+  // In a request: nlohmann's parser refuses it, the answer is a parse error.
+  const std::string line = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"echo\",\"params\":{\"s\":\"\xff\xfe\"}}";
+  ASSERT_NE(line.find('\xff'), std::string::npos);  // real bytes, not an escape
+  json r = handle(d, line);
+  ASSERT_TRUE(r.contains("error")) << r.dump();
+  EXPECT_EQ(r["error"]["code"], static_cast<int>(ErrorCode::parse_error));
+  // In a result: replaced, so the answer is still valid JSON.
+  d.add("bytes", [](const json&) -> Result<json> { return json(std::string("a\xff" "b")); });
+  const std::string out = d.handle_line(R"({"jsonrpc":"2.0","id":2,"method":"bytes"})");
+  const json resp = json::parse(out, nullptr, false);
+  ASSERT_FALSE(resp.is_discarded()) << out;
+  EXPECT_EQ(resp["result"], "a\xef\xbf\xbd" "b");  // U+FFFD
+}
+
+std::string nested(size_t depth, const std::string& method = "echo") {
+  return R"({"jsonrpc":"2.0","id":1,"method":")" + method + R"(","params":)" + std::string(depth, '[') +
+         std::string(depth, ']') + "}";
+}
+
+TEST(Dispatcher, DeeplyNestedRequestIsRefusedBeforeParsing) {
+  auto d = make_dispatcher();
+  // 100,000 levels: the echo handler's copy of params would overflow the stack.
+  json r = handle(d, nested(100000));
+  ASSERT_TRUE(r.contains("error")) << r.dump().substr(0, 200);
+  EXPECT_EQ(r["error"]["code"], static_cast<int>(ErrorCode::invalid_request));
+  EXPECT_NE(r["error"]["message"].get<std::string>().find("nested deeper than"), std::string::npos);
+  // The limit counts the request object itself.
+  EXPECT_TRUE(handle(d, nested(jsonrpc::max_json_depth - 1)).contains("result"));
+  EXPECT_TRUE(handle(d, nested(jsonrpc::max_json_depth)).contains("error"));
+}
+
+TEST(NestedDeeperThan, CountsOnlyStructureOutsideStrings) {
+  using jsonrpc::nested_deeper_than;
+  EXPECT_FALSE(nested_deeper_than(R"({"a":[1,{"b":[]}]})", 4));
+  EXPECT_TRUE(nested_deeper_than(R"({"a":[1,{"b":[]}]})", 3));
+  EXPECT_FALSE(nested_deeper_than(R"({"s":"[[[[{{{{"})", 1));
+  EXPECT_FALSE(nested_deeper_than(R"({"s":"\"[[[[\\"})", 1));  // escaped quote and backslash
+  EXPECT_TRUE(nested_deeper_than(R"({"s":"\\",[[]]})", 2));     // the string ended at the second quote
+  EXPECT_FALSE(nested_deeper_than("]]]]{}", 1));
+}
+
+TEST(NestedDeeperThan, CompiledConfigsOfTheExamplesStayWellBelowTheLimit) {
+  const std::filesystem::path dir = std::filesystem::path(VPCNET_SOURCE_DIR) / "policies" / "examples";
+  size_t checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".yaml") continue;
+    std::ifstream in(entry.path());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto docs = parse_documents(ss.str(), entry.path().string());
+    ASSERT_TRUE(docs) << docs.error().to_string();
+    DesiredState state;
+    for (auto& doc : *docs) state.put(std::move(doc));
+    auto model = build_model(state);
+    ASSERT_TRUE(model) << model.error().to_string();
+    const std::string text = to_json(compile(*model, 1)).dump();
+    EXPECT_FALSE(jsonrpc::nested_deeper_than(text, jsonrpc::max_json_depth / 4)) << entry.path();
+    ++checked;
+  }
+  EXPECT_GE(checked, 2u);
 }
 
 TEST(Dispatcher, Methods) {
