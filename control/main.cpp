@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   std::string flow_log_dir;
   control::FlowLogOptions flow_log;
+  bool recover = false;
 
   CLI::App app{"vpc-controld: vpcnet control daemon (desired state, compiler, pushes to vpc-dataplane)"};
   app.add_option("--state-dir", state_dir, "Directory holding state.yaml and generation")->capture_default_str();
@@ -35,13 +36,16 @@ int main(int argc, char** argv) {
                  "default STATE_DIR/flow-logs");
   app.add_option("--flow-log-account", flow_log.account_id, "account-id field of the flow logs")->capture_default_str();
   app.add_option("--flow-log-region", flow_log.region, "region field of the flow logs")->capture_default_str();
+  app.add_flag("--recover", recover,
+               "Start from STATE_DIR/state.yaml.prev (the state accepted before the last one) when state.yaml is "
+               "damaged or missing; it is written back as state.yaml under a new generation number");
   CLI11_PARSE(app, argc, argv);
 
   spdlog::set_level(spdlog::level::from_str(log_level));
   std::signal(SIGPIPE, SIG_IGN);
 
   control::StateStore store(state_dir);
-  if (auto st = store.load(); !st) {
+  if (auto st = store.load(recover); !st) {
     spdlog::critical("cannot load the state from {}: {}", state_dir, st.error().to_string());
     return 1;
   }

@@ -19,6 +19,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::string_view kGenerationHeader = "# vpcnet generation: ";
+constexpr std::string_view kTrailer = "# vpcnet end of state\n";
 
 Error io_error(const std::string& what, const fs::path& p, int err) {
   Error e = make_error(ErrorCode::io_error, what + " " + p.string() + ": " + std::strerror(err));
@@ -86,7 +87,45 @@ Status StateStore::write_atomic(const fs::path& path, const std::string& content
   return Ok{};
 }
 
-Status StateStore::load() {
+Result<StateStore::Loaded> StateStore::read_state(const fs::path& p) {
+  auto text = read_file(p);
+  if (!text) return text.error();
+  auto damaged = [&](const std::string& why) {
+    Error e = make_error(ErrorCode::io_error, p.string() + " " + why);
+    e.file = p.string();
+    return e;
+  };
+  std::string_view t = *text;
+  if (t.empty()) return damaged("is empty");
+  const size_t eol = t.find('\n');
+  std::optional<uint64_t> gen;
+  if (t.substr(0, kGenerationHeader.size()) == kGenerationHeader && eol != std::string_view::npos)
+    gen = parse_u64(t.substr(kGenerationHeader.size(), eol - kGenerationHeader.size()));
+  if (!gen) return damaged("does not start with a '" + std::string(kGenerationHeader) + "N' line");
+  if (t.size() < kTrailer.size() || t.substr(t.size() - kTrailer.size()) != kTrailer)
+    return damaged("does not end with '" + std::string(kTrailer.substr(0, kTrailer.size() - 1)) + "' (truncated?)");
+  // Without the trailer, which would otherwise become part of the last
+  // document's source text.
+  auto parsed = DesiredState::from_yaml(t.substr(0, t.size() - kTrailer.size()), p.string());
+  if (!parsed) return parsed.error();
+  return Loaded{std::move(*parsed), *gen};
+}
+
+Result<uint64_t> StateStore::read_generation_file() const {
+  if (!fs::exists(generation_file())) return uint64_t{0};
+  auto text = read_file(generation_file());
+  if (!text) return text.error();
+  auto g = parse_u64(*text);
+  if (!g) {
+    Error e = make_error(ErrorCode::io_error, "not a generation number: '" + *text + "'");
+    e.file = generation_file().string();
+    e.line = 1;
+    return e;
+  }
+  return *g;
+}
+
+Status StateStore::load(bool recover) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec) return io_error("cannot create state directory", dir_, ec.value());
@@ -102,47 +141,83 @@ Status StateStore::load() {
     }
   }
 
-  DesiredState state;
-  uint64_t gen_in_state = 0;
-  if (fs::exists(state_file())) {
-    auto text = read_file(state_file());
-    if (!text) return text.error();
-    std::string_view t = *text;
-    if (t.substr(0, kGenerationHeader.size()) == kGenerationHeader) {
-      auto eol = t.find('\n');
-      if (auto g = parse_u64(t.substr(kGenerationHeader.size(), eol - kGenerationHeader.size()))) gen_in_state = *g;
+  auto gen_file = read_generation_file();
+  if (!gen_file) return gen_file.error();
+  const bool has_state = fs::exists(state_file());
+  const bool has_previous = fs::exists(previous_file());
+  if (recover) return recover_from_previous(*gen_file);
+  if (!has_state) {
+    if (*gen_file == 0 && !has_previous) {  // a new directory
+      state_ = DesiredState{};
+      generation_ = 0;
+      return Ok{};
     }
-    auto parsed = DesiredState::from_yaml(*text, state_file().string());
-    if (!parsed) return parsed.error();
-    state = std::move(*parsed);
+    Error e = make_error(ErrorCode::io_error,
+                         state_file().string() + " is missing, but this directory has held state (generation " +
+                             std::to_string(*gen_file) + ")");
+    e.file = state_file().string();
+    if (has_previous) e.message += "; start vpc-controld with --recover to use " + previous_file().string() +
+                                   ", or put state.yaml back";
+    else e.message += "; put state.yaml back, or remove the directory to start with no state";
+    return e;
   }
-  uint64_t gen_file = 0;
-  if (fs::exists(generation_file())) {
-    auto text = read_file(generation_file());
-    if (!text) return text.error();
-    auto g = parse_u64(*text);
-    if (!g) {
-      Error e = make_error(ErrorCode::io_error, "not a generation number: '" + *text + "'");
-      e.file = generation_file().string();
-      e.line = 1;
-      return e;
-    }
-    gen_file = *g;
+  auto loaded = read_state(state_file());
+  if (!loaded) {
+    Error e = loaded.error();
+    if (has_previous) e.message += " (start vpc-controld with --recover to use " + previous_file().string() + ")";
+    return e;
   }
-  state_ = std::move(state);
+  state_ = std::move(loaded->state);
   // state.yaml is renamed first, so its header is never older than the file.
-  generation_ = std::max(gen_in_state, gen_file);
+  generation_ = std::max(loaded->generation, *gen_file);
+  current_is_valid_ = true;
+  return Ok{};
+}
+
+Status StateStore::recover_from_previous(uint64_t newest) {
+  if (!fs::exists(previous_file())) {
+    Error e = make_error(ErrorCode::io_error, "--recover: there is no " + previous_file().string());
+    e.file = previous_file().string();
+    return e;
+  }
+  auto previous = read_state(previous_file());
+  if (!previous) return previous.error();
+  // A number above every generation this directory has seen, so that the data
+  // plane takes it as newer than the one it runs.
+  newest = std::max(newest, previous->generation);
+  if (auto current = read_state(state_file())) newest = std::max(newest, current->generation);
+  spdlog::warn("recovering the state of generation {} from {} as generation {}", previous->generation,
+               previous_file().string(), newest + 1);
+  current_is_valid_ = false;  // state.yaml.prev stays what it is
+  return save(previous->state, newest + 1);
+}
+
+// state.yaml (valid) becomes state.yaml.prev: a hard link under a temporary
+// name, renamed into place; write_atomic's directory fsync makes it durable.
+Status StateStore::keep_previous() {
+  if (!current_is_valid_ || !fs::exists(state_file())) return Ok{};
+  const fs::path tmp = dir_ / (previous_file().filename().string() + kTempMarker + std::to_string(::getpid()));
+  ::unlink(tmp.c_str());
+  if (::link(state_file().c_str(), tmp.c_str()) != 0) return io_error("cannot link", tmp, errno);
+  if (::rename(tmp.c_str(), previous_file().c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return io_error("cannot rename into", previous_file(), err);
+  }
   return Ok{};
 }
 
 Status StateStore::save(const DesiredState& state, uint64_t generation) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
-  std::string text = std::string(kGenerationHeader) + std::to_string(generation) + "\n" + state.to_yaml();
+  std::string text =
+      std::string(kGenerationHeader) + std::to_string(generation) + "\n" + state.to_yaml() + std::string(kTrailer);
+  if (auto st = keep_previous(); !st) return st;
   if (auto st = write_atomic(state_file(), text); !st) return st;
   if (auto st = write_atomic(generation_file(), std::to_string(generation) + "\n"); !st) return st;
   state_ = state;
   generation_ = generation;
+  current_is_valid_ = true;
   return Ok{};
 }
 

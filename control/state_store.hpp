@@ -1,13 +1,23 @@
-// The persisted desired state of vpc-controld: `state.yaml` (every accepted
-// document, one multi-document YAML stream) and `generation` (the number of
-// the last accepted generation) under the state directory.
+// The persisted desired state of vpc-controld under the state directory:
+//
+//   state.yaml       every accepted document, one multi-document YAML stream,
+//                    between a "# vpcnet generation: N" header line and a
+//                    "# vpcnet end of state" trailer line
+//   state.yaml.prev  the state accepted before it (same format)
+//   generation       the number of the last accepted generation
 //
 // Every save is atomic: the new content goes to a temporary file in the same
 // directory, which is fsynced, renamed over the old file, and the directory is
-// fsynced. A crash (kill -9, power loss) at any moment leaves either the old or
-// the new state, never a mix. state.yaml also carries the generation in its
-// first line, so the pair stays consistent even if a crash falls between the
-// two renames.
+// fsynced; the old state.yaml becomes state.yaml.prev by a hard link renamed
+// into place. A crash (kill -9, power loss) at any moment leaves either the
+// old or the new state, never a mix. state.yaml carries the generation in its
+// header, so the pair stays consistent even if a crash falls between the
+// renames.
+//
+// A directory that has held state must hold a valid state.yaml (header,
+// trailer, valid YAML): an empty, truncated or missing one is an error, never
+// "no documents", so that a damaged file cannot wipe the running config.
+// load(recover) starts from state.yaml.prev instead.
 #pragma once
 
 #include <cstdint>
@@ -24,14 +34,18 @@ class StateStore {
   explicit StateStore(std::filesystem::path dir);
 
   // Creates the directory if missing, removes stray temporary files of an
-  // interrupted save, and reads state.yaml and generation (both optional).
-  Status load();
+  // interrupted save, and reads state.yaml and generation (both absent in a
+  // new directory). With recover, reads state.yaml.prev instead and writes it
+  // back as state.yaml under a new generation number (higher than any the
+  // data plane may run), leaving state.yaml.prev as it was.
+  Status load(bool recover = false);
 
   const DesiredState& state() const { return state_; }
   uint64_t generation() const { return generation_; }
   const std::filesystem::path& dir() const { return dir_; }
   std::filesystem::path state_file() const { return dir_ / "state.yaml"; }
   std::filesystem::path generation_file() const { return dir_ / "generation"; }
+  std::filesystem::path previous_file() const { return dir_ / "state.yaml.prev"; }
 
   // Persists atomically, then makes it the store's current state.
   Status save(const DesiredState& state, uint64_t generation);
@@ -42,9 +56,22 @@ class StateStore {
   static constexpr const char* kTempMarker = ".tmp.";
 
  private:
+  struct Loaded {
+    DesiredState state;
+    uint64_t generation = 0;  // from the header
+  };
+  // Reads and checks one state file (state.yaml or state.yaml.prev).
+  static Result<Loaded> read_state(const std::filesystem::path& p);
+  // The generation in the file `generation`, 0 when it does not exist.
+  Result<uint64_t> read_generation_file() const;
+  Status recover_from_previous(uint64_t newest);
+  Status keep_previous();
+
   std::filesystem::path dir_;
   DesiredState state_;
   uint64_t generation_ = 0;
+  // state.yaml is a valid state that the next save may keep as state.yaml.prev.
+  bool current_is_valid_ = false;
 };
 
 }  // namespace vpcnet::control

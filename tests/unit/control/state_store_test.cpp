@@ -108,6 +108,88 @@ TEST(StateStore, CorruptGenerationIsAnError) {
   EXPECT_NE(st.error().file.find("generation"), std::string::npos);
 }
 
+const char* kOther = "kind: Vpc\nname: other\nspec:\n  cidrs: [10.9.0.0/16]\n";
+
+void truncate_to(const std::filesystem::path& p, size_t size) {
+  std::string text = slurp(p);
+  std::ofstream out(p, std::ios::trunc);
+  out << text.substr(0, size);
+}
+
+TEST(StateStore, SaveKeepsThePreviousState) {
+  TempDir dir;
+  StateStore store(dir.path());
+  ASSERT_TRUE(store.load().ok());
+  ASSERT_TRUE(store.save(state_of(kVpc), 1).ok());
+  EXPECT_FALSE(std::filesystem::exists(store.previous_file()));  // nothing before the first
+  ASSERT_TRUE(store.save(state_of(kOther), 2).ok());
+  const std::string prev = slurp(store.previous_file());
+  EXPECT_EQ(prev.rfind("# vpcnet generation: 1\n", 0), 0u) << prev;
+  EXPECT_NE(prev.find("name: prod"), std::string::npos);
+  EXPECT_NE(slurp(store.state_file()).find("name: other"), std::string::npos);
+}
+
+class DamagedStateFile : public ::testing::TestWithParam<std::pair<const char*, size_t>> {};
+
+TEST_P(DamagedStateFile, IsAnErrorThatNamesTheWayOut) {
+  const auto [what, keep] = GetParam();
+  TempDir dir;
+  {
+    StateStore store(dir.path());
+    ASSERT_TRUE(store.load().ok());
+    ASSERT_TRUE(store.save(state_of(kVpc), 1).ok());
+    ASSERT_TRUE(store.save(state_of(kOther), 2).ok());
+  }
+  const auto state_file = dir.path() / "state.yaml";
+  if (keep == SIZE_MAX) std::filesystem::remove(state_file);
+  else truncate_to(state_file, keep);
+  StateStore store(dir.path());
+  auto st = store.load();
+  ASSERT_FALSE(st.ok()) << what;  // never "generation 2, 0 documents"
+  EXPECT_NE(st.error().message.find(what), std::string::npos) << st.error().message;
+  EXPECT_NE(st.error().message.find("--recover"), std::string::npos) << st.error().message;
+  EXPECT_TRUE(store.state().documents().empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(StateStore, DamagedStateFile,
+                         ::testing::Values(std::make_pair("is empty", size_t{0}),
+                                           std::make_pair("is missing", SIZE_MAX),
+                                           std::make_pair("truncated", size_t{40}),
+                                           std::make_pair("does not start with", size_t{5})));
+
+TEST(StateStore, RecoverStartsFromThePreviousStateUnderANewGeneration) {
+  TempDir dir;
+  {
+    StateStore store(dir.path());
+    ASSERT_TRUE(store.load().ok());
+    ASSERT_TRUE(store.save(state_of(kVpc), 1).ok());
+    ASSERT_TRUE(store.save(state_of(kOther), 2).ok());
+  }
+  truncate_to(dir.path() / "state.yaml", 0);
+  {
+    StateStore store(dir.path());
+    ASSERT_TRUE(store.load(/*recover=*/true).ok());
+    EXPECT_EQ(store.generation(), 3u);  // above the 2 the data plane may run
+    EXPECT_NE(store.state().find("Vpc", "prod"), nullptr);
+    EXPECT_EQ(store.state().find("Vpc", "other"), nullptr);
+  }
+  // Written back: a normal start works again, and .prev was not overwritten
+  // with the damaged file.
+  StateStore again(dir.path());
+  ASSERT_TRUE(again.load().ok());
+  EXPECT_EQ(again.generation(), 3u);
+  EXPECT_NE(again.state().find("Vpc", "prod"), nullptr);
+  EXPECT_EQ(slurp(again.previous_file()).rfind("# vpcnet generation: 1\n", 0), 0u);
+}
+
+TEST(StateStore, RecoverWithoutAPreviousStateIsAnError) {
+  TempDir dir;
+  StateStore store(dir.path());
+  auto st = store.load(/*recover=*/true);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("there is no"), std::string::npos) << st.error().message;
+}
+
 TEST(StateStore, WriteAtomicReplaces) {
   TempDir dir;
   auto p = dir.path() / "f";
