@@ -56,11 +56,11 @@ void DataplaneLink::run() {
         }
       }
     }
-    if (just_connected && on_connect_) {
+    if (sync_ && connected_.load()) {
       try {
-        on_connect_();
+        sync_(just_connected);
       } catch (const std::exception& e) {
-        spdlog::error("pushing the configuration after connect failed: {}", e.what());
+        spdlog::error("pushing the configuration to the data plane failed: {}", e.what());
       }
     }
     std::unique_lock lk(run_mu_);
@@ -70,11 +70,18 @@ void DataplaneLink::run() {
 
 Result<jsonrpc::json> DataplaneLink::call(const std::string& method, const jsonrpc::json& params,
                                           std::chrono::milliseconds timeout) {
-  std::lock_guard lk(mu_);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::unique_lock lk(mu_, std::defer_lock);
+  if (!lk.try_lock_until(deadline)) {
+    return make_error(ErrorCode::dataplane_unavailable,
+                      "data plane not answering (" + path_ + "): an earlier call still waits for it after " +
+                          std::to_string(timeout.count()) + " ms");
+  }
   if (!connected_.load()) {
     return make_error(ErrorCode::dataplane_unavailable, "data plane not connected (" + path_ + ")");
   }
-  auto r = client_.call(method, params, timeout);
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  auto r = client_.call(method, params, std::max(left, std::chrono::milliseconds(1)));
   if (!r && !client_.connected()) connected_ = false;  // the thread reconnects
   return r;
 }

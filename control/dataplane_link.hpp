@@ -1,8 +1,9 @@
 // vpc-controld's connection to vpc-dataplane: a JSON-RPC client on the data
 // plane socket, kept connected by a background thread. The thread checks the
-// connection every 500 ms; when the data plane is gone it reconnects, and after
-// every (re)connect it calls the on-connect callback, which pushes the current
-// compiled generation (so a restarted data plane gets its config back).
+// connection every 500 ms; when the data plane is gone it reconnects. After
+// every (re)connect and at every check it calls the sync callback, which
+// pushes the current compiled generation when the data plane has not
+// confirmed it (so a restarted data plane gets its config back).
 #pragma once
 
 #include <utility>  // before asio (Boost 1.74 + GCC 12)
@@ -19,6 +20,16 @@
 
 namespace vpcnet::control {
 
+// How long controld waits for the data plane. A query answers from memory;
+// trace and flow listings walk tables; config.apply builds a generation (a
+// 10,000-rule classifier takes ~0.2 s), and when an apply's push times out the
+// change is accepted anyway and pushed again after the reconnect, with the
+// longer timeout of a background push.
+constexpr std::chrono::milliseconds query_timeout{2000};
+constexpr std::chrono::milliseconds walk_timeout{5000};
+constexpr std::chrono::milliseconds apply_timeout{5000};
+constexpr std::chrono::milliseconds background_push_timeout{30000};
+
 class DataplaneLink {
  public:
   explicit DataplaneLink(std::string socket_path,
@@ -27,9 +38,11 @@ class DataplaneLink {
   DataplaneLink(const DataplaneLink&) = delete;
   DataplaneLink& operator=(const DataplaneLink&) = delete;
 
-  // Called on the link thread after each successful (re)connect. It may call
-  // call() (that is how it pushes the config). Set before start().
-  void set_on_connect(std::function<void()> cb) { on_connect_ = std::move(cb); }
+  // Called on the link thread after each successful (re)connect (with true)
+  // and at every check while connected (false). It may call call(): that is
+  // how controld brings the data plane to its current generation, whatever
+  // raced with a reconnect. Set before start().
+  void set_sync(std::function<void(bool reconnected)> cb) { sync_ = std::move(cb); }
 
   void start();
   void stop();
@@ -38,17 +51,19 @@ class DataplaneLink {
   const std::string& socket_path() const { return path_; }
 
   // One call at a time (serialised). Fails with dataplane_unavailable when not
-  // connected or when the connection breaks; the thread then reconnects.
+  // connected, when the connection breaks, or when no answer came within
+  // `timeout`, which counts the wait for an earlier call too; the thread
+  // then reconnects.
   Result<jsonrpc::json> call(const std::string& method, const jsonrpc::json& params,
-                             std::chrono::milliseconds timeout = std::chrono::seconds(30));
+                             std::chrono::milliseconds timeout);
 
  private:
   void run();
 
   std::string path_;
   std::chrono::milliseconds retry_;
-  std::function<void()> on_connect_;
-  mutable std::mutex mu_;  // guards client_
+  std::function<void(bool)> sync_;
+  mutable std::timed_mutex mu_;  // guards client_
   jsonrpc::Client client_;
   std::atomic<bool> connected_{false};
 

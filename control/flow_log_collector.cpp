@@ -50,7 +50,7 @@ void FlowLogCollector::run() {
 Result<size_t> FlowLogCollector::collect_once() {
   std::lock_guard lk(collect_mu_);
   try {
-    auto r = link_.call("flows.collect", json::object(), std::chrono::seconds(10));
+    auto r = link_.call("flows.collect", json::object(), walk_timeout);
     if (!r) {
       if (!failing_) spdlog::warn("flow logs: flows.collect failed: {}", r.error().to_string());
       failing_ = true;

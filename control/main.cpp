@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
     spdlog::error("the stored state does not validate ({}); nothing is pushed until the next successful change",
                   st.error().to_string());
   }
-  link.set_on_connect([&service] { service.on_dataplane_connected(); });
+  link.set_sync([&service](bool reconnected) { service.sync_dataplane(reconnected); });
 
   boost::asio::io_context io;
   jsonrpc::Dispatcher dispatcher;
@@ -67,7 +67,9 @@ int main(int argc, char** argv) {
   std::error_code ec;
   auto parent = std::filesystem::path(socket_path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  jsonrpc::Server server(io, socket_path, dispatcher, 0600);
+  // Handlers on a pool: a client waiting for the data plane holds up no other.
+  constexpr unsigned handler_threads = 4;
+  jsonrpc::Server server(io, socket_path, dispatcher, 0600, handler_threads);
   if (auto st = server.start(); !st) {
     spdlog::critical("{}", st.error().message);
     return 1;

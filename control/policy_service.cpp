@@ -107,7 +107,7 @@ Result<CompiledConfig> PolicyService::check(const DesiredState& state, uint64_t 
   return compile(*model, generation);
 }
 
-Result<PolicyService::Candidate> PolicyService::prepare(const std::vector<PolicyFile>& files,
+Result<PolicyService::Candidate> PolicyService::prepare(const DesiredState& base, const std::vector<PolicyFile>& files,
                                                         uint64_t generation) const {
   if (files.empty()) {
     Error e = make_error(ErrorCode::invalid_params, "no policy files given");
@@ -116,7 +116,7 @@ Result<PolicyService::Candidate> PolicyService::prepare(const std::vector<Policy
   }
   Candidate c;
   const auto t_parse = Clock::now();
-  c.state = state_;
+  c.state = base;
   std::map<DesiredState::Key, std::pair<std::string, int>> seen;  // where each doc of this request is
   for (const auto& f : files) {
     auto docs = parse_documents(f.text, f.file);
@@ -151,9 +151,9 @@ Result<PolicyService::Candidate> PolicyService::prepare(const std::vector<Policy
   return c;
 }
 
-Result<std::string> PolicyService::commit(DesiredState state, CompiledConfig compiled) {
+Result<PolicyService::Pushed> PolicyService::commit(DesiredState state, CompiledConfig compiled) {
   const uint64_t gen = compiled.generation;
-  std::string dataplane = "pending";
+  Pushed out;
   bool pushed = false;
   double serialise_ms = 0, push_ms = 0;
   if (link_ && link_->connected()) {
@@ -161,18 +161,16 @@ Result<std::string> PolicyService::commit(DesiredState state, CompiledConfig com
     json params = to_json(compiled);
     serialise_ms = ms_since(t_json);
     const auto t_push = Clock::now();
-    auto r = link_->call("config.apply", params);
+    auto r = link_->call("config.apply", params, apply_timeout);
     push_ms = ms_since(t_push);
     if (r) {
-      dataplane = "pushed";
+      out.dataplane = "pushed";
       pushed = true;
-      if (r->is_object() && r->contains("generation") && (*r)["generation"] != json(gen)) {
-        spdlog::warn("data plane answered config.apply of generation {} with generation {}", gen,
-                     (*r)["generation"].dump());
-      }
+      confirmed_ = std::max(confirmed_.load(), gen);
     } else if (r.error().code == ErrorCode::dataplane_unavailable) {
-      spdlog::warn("generation {}: data plane unavailable ({}); it gets the config when it connects", gen,
-                   r.error().message);
+      out.note = "data plane not answering (" + r.error().message +
+                 "); the policy is accepted and will be pushed when it answers";
+      spdlog::warn("generation {}: {}", gen, out.note);
     } else {
       Error e = r.error();
       e.message = "the data plane rejected generation " + std::to_string(gen) + ": " + e.message;
@@ -182,36 +180,56 @@ Result<std::string> PolicyService::commit(DesiredState state, CompiledConfig com
   const auto t_save = Clock::now();
   if (auto st = store_.save(state, gen); !st) {
     spdlog::error("cannot persist generation {}: {}", gen, st.error().to_string());
-    if (pushed && compiled_) {  // put the data plane back on the running generation
-      auto r = link_->call("config.apply", to_json(*compiled_));
+    if (pushed && compiled_) {
+      // Put the data plane back on the running config, under the number it
+      // now runs (it refuses older ones).
+      CompiledConfig back = *compiled_;
+      back.generation = gen;
+      auto r = link_->call("config.apply", to_json(back), apply_timeout);
       if (!r) spdlog::error("cannot restore generation {} on the data plane: {}", generation_, r.error().message);
     }
     return st.error();
   }
   const double save_ms = ms_since(t_save);
-  state_ = std::move(state);
-  generation_ = gen;
-  compiled_ = std::move(compiled);
+  {
+    std::lock_guard lk(mu_);
+    state_ = std::move(state);
+    generation_ = gen;
+    compiled_ = std::move(compiled);
+  }
   spdlog::info("generation {} accepted (data plane: {}): config serialised in {:.1f} ms, pushed in {:.1f} ms, "
-               "persisted in {:.1f} ms", gen, dataplane, serialise_ms, push_ms, save_ms);
-  return dataplane;
+               "persisted in {:.1f} ms", gen, out.dataplane, serialise_ms, push_ms, save_ms);
+  return out;
+}
+
+json PolicyService::change_result(const Pushed& p, json result) const {
+  result["generation"] = generation_;
+  result["dataplane"] = p.dataplane;
+  if (!p.note.empty()) result["note"] = p.note;
+  return result;
 }
 
 Result<json> PolicyService::apply(const std::vector<PolicyFile>& files) {
-  std::lock_guard lk(mu_);
-  auto c = prepare(files, generation_ + 1);
+  std::lock_guard change(change_mu_);  // state_ changes only under it: read without mu_
+  auto c = prepare(state_, files, generation_ + 1);
   if (!c) return c.error();
   auto names = std::move(c->names);
   spdlog::info("generation {}: {} file(s) parsed and merged in {:.1f} ms, validated and compiled in {:.1f} ms",
                generation_ + 1, files.size(), c->parse_ms, c->check_ms);
   auto dp = commit(std::move(c->state), std::move(c->compiled));
   if (!dp) return dp.error();
-  return json{{"generation", generation_}, {"applied", names}, {"dataplane", *dp}};
+  return change_result(*dp, json{{"applied", names}});
 }
 
 Result<json> PolicyService::validate(const std::vector<PolicyFile>& files) const {
-  std::lock_guard lk(mu_);
-  auto c = prepare(files, generation_ + 1);
+  DesiredState base;
+  uint64_t next = 0;
+  {
+    std::lock_guard lk(mu_);
+    base = state_;
+    next = generation_ + 1;
+  }
+  auto c = prepare(base, files, next);
   if (!c) return c.error();
   return json{{"valid", true}, {"documents", c->names}};
 }
@@ -223,7 +241,7 @@ Result<json> PolicyService::remove(const std::string& kind_in, const std::string
     e.field = "kind";
     return e;
   }
-  std::lock_guard lk(mu_);
+  std::lock_guard change(change_mu_);
   if (!state_.find(*kind, name)) {
     return make_error(ErrorCode::not_found, key_name(*kind, name) + " not found");
   }
@@ -237,7 +255,7 @@ Result<json> PolicyService::remove(const std::string& kind_in, const std::string
   }
   auto dp = commit(std::move(next), std::move(*compiled));
   if (!dp) return dp.error();
-  return json{{"generation", generation_}, {"deleted", key_name(*kind, name)}, {"dataplane", *dp}};
+  return change_result(*dp, json{{"deleted", key_name(*kind, name)}});
 }
 
 Result<json> PolicyService::get(const std::string& kind_in, const std::string& name) const {
@@ -273,15 +291,35 @@ Result<json> PolicyService::get(const std::string& kind_in, const std::string& n
   return json{{"documents", std::move(docs)}};
 }
 
-void PolicyService::on_dataplane_connected() {
-  std::lock_guard lk(mu_);
-  if (!link_ || !compiled_ || generation_ == 0) return;
-  auto r = link_->call("config.apply", to_json(*compiled_));
+void PolicyService::sync_dataplane(bool reconnected) {
+  if (reconnected) confirmed_ = 0;  // maybe a new data plane process
+  std::optional<CompiledConfig> current = compiled();  // a copy: no lock held across the call
+  if (!link_ || !current || current->generation == 0 || confirmed_ >= current->generation) return;
+  auto r = link_->call("config.apply", to_json(*current), background_push_timeout);
   if (r) {
-    spdlog::info("pushed generation {} to the data plane", generation_);
-  } else {
-    spdlog::error("pushing generation {} to the data plane failed: {}", generation_, r.error().message);
+    confirmed_ = std::max(confirmed_.load(), current->generation);
+    spdlog::info("pushed generation {} to the data plane", current->generation);
+    return;
   }
+  if (r.error().code != ErrorCode::stale_generation) {
+    spdlog::error("pushing generation {} to the data plane failed: {}", current->generation, r.error().message);
+    return;
+  }
+  // The data plane runs a newer number than the state says, e.g. controld
+  // died between a push and its persist: push the state under a number above
+  // the data plane's, so that both agree again.
+  auto stats = link_->call("stats.get", json::object(), query_timeout);
+  const uint64_t running = stats && stats->value("generation", json(0)).is_number_unsigned()
+                               ? (*stats)["generation"].get<uint64_t>()
+                               : 0;
+  std::lock_guard change(change_mu_);
+  if (!compiled_ || running < generation_) return;  // an apply got there first
+  CompiledConfig again = *compiled_;
+  again.generation = running + 1;
+  spdlog::warn("the data plane runs generation {}, newer than the stored {}: pushing the stored state as {}", running,
+               generation_, again.generation);
+  if (auto dp = commit(state_, std::move(again)); !dp)
+    spdlog::error("pushing the stored state as a new generation failed: {}", dp.error().message);
 }
 
 std::optional<CompiledConfig> PolicyService::compiled() const {

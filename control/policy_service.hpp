@@ -5,6 +5,7 @@
 // running state and generation untouched.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -37,7 +38,7 @@ class PolicyService {
   // successful change).
   Status init();
 
-  // {"generation", "applied": ["Kind/name", ...], "dataplane": "pushed"|"pending"}
+  // {"generation", "applied": ["Kind/name", ...], "dataplane": "pushed"|"pending", "note"?}
   Result<nlohmann::json> apply(const std::vector<PolicyFile>& files);
   // {"valid": true, "documents": ["Kind/name", ...]}
   Result<nlohmann::json> validate(const std::vector<PolicyFile>& files) const;
@@ -51,9 +52,10 @@ class PolicyService {
   // The compiled form of the current state (none before the first valid one).
   std::optional<CompiledConfig> compiled() const;
 
-  // Pushes the current generation (if there is one); called by the data-plane
-  // link after every (re)connect.
-  void on_dataplane_connected();
+  // Pushes the current generation (if there is one) unless the data plane
+  // has confirmed it since it (re)connected; called by the data-plane link
+  // after every (re)connect and at every check.
+  void sync_dataplane(bool reconnected);
 
   // YAML -> JSON with plain scalars typed (null, bool, integer, float) and
   // quoted scalars kept as strings.
@@ -66,17 +68,32 @@ class PolicyService {
     std::vector<std::string> names;  // "Kind/name" of the documents in the request
     double parse_ms = 0, check_ms = 0;  // how long parsing and merging, and validating and compiling took
   };
-  Result<Candidate> prepare(const std::vector<PolicyFile>& files, uint64_t generation) const;
+  // What a change did on the data plane: "pushed" or "pending", and why
+  // when it is pending although the data plane is connected.
+  struct Pushed {
+    std::string dataplane = "pending";
+    std::string note;
+  };
+  Result<Candidate> prepare(const DesiredState& base, const std::vector<PolicyFile>& files,
+                            uint64_t generation) const;
   Result<CompiledConfig> check(const DesiredState& state, uint64_t generation) const;
-  // Push + persist + make current; returns "pushed" or "pending".
-  Result<std::string> commit(DesiredState state, CompiledConfig compiled);
+  // Push + persist + make current. Called with change_mu_ held.
+  Result<Pushed> commit(DesiredState state, CompiledConfig compiled);
+  nlohmann::json change_result(const Pushed& p, nlohmann::json result) const;
 
+  // Changes (apply, delete, the re-push after a reconnect) run one at a time
+  // under change_mu_, which is held across the data-plane call; mu_ guards
+  // state_, generation_ and compiled_ for readers and is only held to copy or
+  // replace them, so queries never wait for the data plane.
+  std::mutex change_mu_;
   mutable std::mutex mu_;
   StateStore& store_;
   DataplaneLink* link_;
   DesiredState state_;
   uint64_t generation_ = 0;
   std::optional<CompiledConfig> compiled_;
+  // The newest generation the data plane confirmed since it connected.
+  std::atomic<uint64_t> confirmed_{0};
 };
 
 }  // namespace vpcnet::control

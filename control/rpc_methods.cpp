@@ -114,7 +114,7 @@ void register_methods(jsonrpc::Dispatcher& d, PolicyService& service, DataplaneL
     json result = json::object();
     bool connected = link && link->connected();
     if (connected) {
-      auto r = link->call("stats.get", json::object(), std::chrono::seconds(10));
+      auto r = link->call("stats.get", json::object(), query_timeout);
       if (r && r->is_object()) {
         result = std::move(*r);
       } else {
@@ -130,14 +130,14 @@ void register_methods(jsonrpc::Dispatcher& d, PolicyService& service, DataplaneL
   });
   d.add("ports.list", [link](const json&) -> Result<json> {
     if (!link) return make_error(ErrorCode::dataplane_unavailable, "no data plane configured");
-    return link->call("ports.list", json::object(), std::chrono::seconds(10));
+    return link->call("ports.list", json::object(), query_timeout);
   });
   // Answered by the data plane, which holds the flows and runs the trace on
   // its own compiled tables; controld only passes them on.
   for (const char* method : {"flows.list", "flows.reset", "trace.packet"}) {
     d.add(method, [link, method](const json& params) -> Result<json> {
       if (!link) return make_error(ErrorCode::dataplane_unavailable, "no data plane configured");
-      return logged(method, link->call(method, params.is_null() ? json::object() : params, std::chrono::seconds(10)));
+      return logged(method, link->call(method, params.is_null() ? json::object() : params, walk_timeout));
     });
   }
   d.add("rules.list", [&service, link](const json& params) -> Result<json> {
@@ -149,7 +149,7 @@ void register_methods(jsonrpc::Dispatcher& d, PolicyService& service, DataplaneL
     if (!compiled) return make_error(ErrorCode::not_found, "no policy applied yet");
     json hits = nullptr;
     if (link && link->connected()) {
-      if (auto r = link->call("rules.stats", json::object(), std::chrono::seconds(10)); r && r->contains("rules")) hits = (*r)["rules"];
+      if (auto r = link->call("rules.stats", json::object(), query_timeout); r && r->contains("rules")) hits = (*r)["rules"];
     }
     return rule_listing(*compiled, *kind, *name, hits);
   });

@@ -68,6 +68,12 @@ Dataplane::~Dataplane() {
 
 Status Dataplane::apply(const CompiledConfig& config) {
   std::lock_guard lock(apply_mutex_);
+  // A config that waited in a socket buffer (its sender timed out and moved
+  // on) must not replace a newer one. The same number again is a re-push.
+  if (const uint64_t running = generation(); config.generation < running)
+    return make_error(ErrorCode::stale_generation, "generation " + std::to_string(config.generation) +
+                                                       " is older than the running generation " +
+                                                       std::to_string(running) + ": refused");
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
   // The current generation lends its unchanged parts (it stays alive until

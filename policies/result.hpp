@@ -20,6 +20,7 @@ enum class ErrorCode : int {
   not_found = -32002,         // kind/name does not exist
   dataplane_unavailable = -32003,
   io_error = -32004,
+  stale_generation = -32005,  // the data plane runs a newer generation than the one offered
 };
 
 struct Error {

@@ -166,6 +166,7 @@ struct Session : std::enable_shared_from_this<Session> {
   void start() { read(); }
   void read();
   void on_read(const boost::system::error_code& ec, size_t n);
+  void respond(const std::string& resp);
   void write(std::string line, bool close_after);
 
   stream_protocol::socket sock;
@@ -176,6 +177,7 @@ struct Session : std::enable_shared_from_this<Session> {
 
 struct ServerState {
   const Dispatcher* dispatcher = nullptr;
+  std::unique_ptr<asio::thread_pool> pool;  // null: handlers run on the io thread
   std::mutex mu;
   bool stopped = false;
   std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> sessions;
@@ -211,12 +213,29 @@ void Session::on_read(const boost::system::error_code& ec, size_t n) {
     read();
     return;
   }
-  std::string resp = state->dispatcher->handle_line(line);
+  if (!state->pool) {
+    respond(state->dispatcher->handle_line(line));
+    return;
+  }
+  // The next read starts only after the answer: a connection's requests
+  // stay in order while other connections go on.
+  auto self = shared_from_this();
+  asio::post(*state->pool, [self, line = std::move(line)] {
+    std::string resp = self->state->dispatcher->handle_line(line);
+    asio::post(self->sock.get_executor(), [self, resp = std::move(resp)] { self->respond(resp); });
+  });
+}
+
+void Session::respond(const std::string& resp) {
+  {
+    std::lock_guard lk(state->mu);
+    if (state->stopped) return;
+  }
   if (resp.empty()) {  // notification
     read();
     return;
   }
-  write(std::move(resp), false);
+  write(resp, false);
 }
 
 void Session::write(std::string line, bool close_after) {
@@ -282,16 +301,18 @@ struct Server::Impl {
   unsigned mode;
   std::shared_ptr<ServerState> state = std::make_shared<ServerState>();
   std::shared_ptr<Acceptor> acceptor;
+  unsigned handler_threads;
   bool started = false;
 
-  Impl(asio::io_context& i, std::string p, const Dispatcher& d, unsigned m)
-      : io(i), path(std::move(p)), mode(m) {
+  Impl(asio::io_context& i, std::string p, const Dispatcher& d, unsigned m, unsigned threads)
+      : io(i), path(std::move(p)), mode(m), handler_threads(threads) {
     state->dispatcher = &d;
   }
 };
 
-Server::Server(asio::io_context& io, std::string socket_path, const Dispatcher& dispatcher, unsigned mode)
-    : impl_(std::make_unique<Impl>(io, std::move(socket_path), dispatcher, mode)) {}
+Server::Server(asio::io_context& io, std::string socket_path, const Dispatcher& dispatcher, unsigned mode,
+               unsigned handler_threads)
+    : impl_(std::make_unique<Impl>(io, std::move(socket_path), dispatcher, mode, handler_threads)) {}
 
 Server::~Server() { stop(); }
 
@@ -328,6 +349,7 @@ Status Server::start() {
   // A fresh state per start: handlers of a previous run see theirs stopped.
   auto state = std::make_shared<ServerState>();
   state->dispatcher = impl_->state->dispatcher;
+  if (impl_->handler_threads > 0) state->pool = std::make_unique<asio::thread_pool>(impl_->handler_threads);
   impl_->state = state;
   impl_->acceptor = acc;
   impl_->started = true;
@@ -359,6 +381,8 @@ void Server::stop() {
       close_all(acc, st);
     }
   }
+  // Handlers still running finish (their answers are dropped: stopped).
+  if (st->pool) st->pool->join();
   ::unlink(impl_->path.c_str());
 }
 

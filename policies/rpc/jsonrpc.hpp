@@ -48,8 +48,13 @@ class Dispatcher {
 // answered in order; connections are served concurrently on the io_context.
 class Server {
  public:
+  // handler_threads = 0: handlers run on the io_context's thread, one at a
+  // time. > 0: they run on a pool of that many threads, so a handler that
+  // waits (on the data plane, say) holds up only its own connection; the
+  // dispatcher's handlers must then be safe to call concurrently. A
+  // connection's requests are answered in order either way.
   Server(boost::asio::io_context& io, std::string socket_path, const Dispatcher& dispatcher,
-         unsigned mode = 0600);
+         unsigned mode = 0600, unsigned handler_threads = 0);
   ~Server();
   Status start();
   void stop();

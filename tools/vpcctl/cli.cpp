@@ -54,9 +54,11 @@ std::string join_names(const json& arr) {
 }
 
 void warn_if_pending(const json& r) {
-  if (r.value("dataplane", std::string()) == "pending") {
+  if (r.value("dataplane", std::string()) != "pending") return;
+  if (auto note = r.find("note"); note != r.end() && note->is_string())
+    std::cerr << "warning: " << note->get<std::string>() << "\n";
+  else
     std::cerr << "warning: the data plane is not connected; this generation is pushed when it connects\n";
-  }
 }
 
 json protocol_param(const std::string& p) {

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -66,14 +67,23 @@ struct FakeDataplane {
   std::vector<std::string> route_tables;  // of the last config applied
   std::atomic<int> stats_calls{0};
   bool reject = false;
+  bool refuse_older = false;  // as the real data plane does
+  // While set, config.apply blocks until it is cleared: a data plane that is
+  // stopped (SIGSTOP) or stuck.
+  std::atomic<bool> stalled{false};
+  std::atomic<int> applies_started{0};
   jsonrpc::Dispatcher d;
 
   FakeDataplane() {
     d.add("config.apply", [this](const json& p) -> Result<json> {
+      ++applies_started;
+      while (stalled) std::this_thread::sleep_for(std::chrono::milliseconds(10));
       auto cfg = compiled_config_from_json(p);
       if (!cfg) return cfg.error();
       std::lock_guard lk(mu);
       if (reject) return make_error(ErrorCode::invalid_params, "no such port");
+      if (refuse_older && !generations.empty() && cfg->generation < generations.back())
+        return make_error(ErrorCode::stale_generation, "older than the running generation");
       generations.push_back(cfg->generation);
       route_tables.clear();
       for (const auto& t : cfg->section<vpc::VpcSection>().route_tables) route_tables.push_back(t.name);
@@ -218,7 +228,7 @@ TEST(PolicyService, PushesToDataplaneAndAgainAfterRestart) {
   DataplaneLink link(dp_path, std::chrono::milliseconds(100));
   PolicyService svc(store, &link);
   ASSERT_TRUE(svc.init().ok());
-  link.set_on_connect([&svc] { svc.on_dataplane_connected(); });
+  link.set_sync([&svc](bool reconnected) { svc.sync_dataplane(reconnected); });
   link.start();
   ASSERT_TRUE(wait_for([&] { return link.connected(); }));
   EXPECT_EQ(fake.count(), 0u);  // nothing to push at generation 0
@@ -273,7 +283,7 @@ TEST(PolicyService, PendingGenerationIsPushedOnConnect) {
   DataplaneLink link(dp_path, std::chrono::milliseconds(100));
   PolicyService svc(store, &link);
   ASSERT_TRUE(svc.init().ok());
-  link.set_on_connect([&svc] { svc.on_dataplane_connected(); });
+  link.set_sync([&svc](bool reconnected) { svc.sync_dataplane(reconnected); });
   link.start();
 
   auto r = svc.apply({{"vpc.yaml", kVpc}});
@@ -292,6 +302,102 @@ TEST(PolicyService, PendingGenerationIsPushedOnConnect) {
   ASSERT_TRUE(dp.start().ok());
   ASSERT_TRUE(wait_for([&] { return fake.count() > 0; }));
   EXPECT_EQ(fake.last(), 1u);
+  link.stop();
+}
+
+TEST(PolicyService, AStalledDataplaneHoldsUpNoQueryAndTheApplyIsAcceptedPending) {
+  TempDir dir;
+  const std::string dp_path = dir / "dp.sock", cd_path = dir / "cd.sock";
+  FakeDataplane fake;
+  ServerThread dp(dp_path, fake.d);
+  ASSERT_TRUE(dp.start().ok());
+  StateStore store(dir.path() / "state");
+  ASSERT_TRUE(store.load().ok());
+  DataplaneLink link(dp_path, std::chrono::milliseconds(100));
+  PolicyService svc(store, &link);
+  ASSERT_TRUE(svc.init().ok());
+  link.set_sync([&svc](bool reconnected) { svc.sync_dataplane(reconnected); });
+  link.start();
+  ASSERT_TRUE(wait_for([&] { return link.connected(); }));
+  ASSERT_TRUE(svc.apply({{"vpc.yaml", kVpc}}).ok());
+  ASSERT_EQ(fake.last(), 1u);
+
+  // controld's own socket, with its handler pool as in vpc-controld.
+  jsonrpc::Dispatcher methods;
+  control::register_methods(methods, svc, &link);
+  ServerThread cd(cd_path, methods, 4);
+  ASSERT_TRUE(cd.start().ok());
+
+  fake.stalled = true;  // the data plane stops answering
+  std::atomic<bool> apply_done{false};
+  json apply_answer;
+  std::thread applier([&] {
+    jsonrpc::Client c(cd_path);
+    ASSERT_TRUE(c.connect().ok());
+    auto r = c.call("policy.apply", {{"files", json::array({{{"file", "web.yaml"}, {"text", kSubnet}}})}},
+                    std::chrono::seconds(60));
+    if (r) apply_answer = *r;
+    apply_done = true;
+  });
+  ASSERT_TRUE(wait_for([&] { return fake.applies_started == 2; }));  // the apply waits on the data plane now
+
+  // A query that needs no data plane answers while the apply waits.
+  jsonrpc::Client reader(cd_path);
+  ASSERT_TRUE(reader.connect().ok());
+  auto got = reader.call("policy.get", {{"kind", "Vpc"}}, std::chrono::seconds(60));
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  EXPECT_EQ((*got)["documents"][0]["name"], "prod");
+  EXPECT_FALSE(apply_done) << "policy.get waited for the apply";
+  // One that needs the data plane fails with a clear error instead of hanging.
+  auto stats = reader.call("ports.list", json::object(), std::chrono::seconds(60));
+  ASSERT_FALSE(stats.ok());
+  EXPECT_EQ(stats.error().code, ErrorCode::dataplane_unavailable);
+  EXPECT_NE(stats.error().message.find("not answering"), std::string::npos) << stats.error().message;
+
+  applier.join();
+  ASSERT_TRUE(apply_answer.is_object()) << "policy.apply failed";
+  EXPECT_EQ(apply_answer["dataplane"], "pending");
+  EXPECT_NE(apply_answer.value("note", "").find("the policy is accepted and will be pushed when it answers"),
+            std::string::npos) << apply_answer.dump();
+  EXPECT_EQ(svc.generation(), 2u);  // accepted and persisted
+  StateStore reread(dir.path() / "state");
+  ASSERT_TRUE(reread.load().ok());
+  EXPECT_EQ(reread.generation(), 2u);
+
+  fake.stalled = false;  // it answers again: generation 2 reaches it
+  EXPECT_TRUE(wait_for([&] { return fake.last() == 2u; }, std::chrono::seconds(40)))
+      << "data plane runs " << fake.last() << " after " << fake.count() << " applies, " << fake.applies_started << " started";
+  cd.stop();
+  link.stop();
+}
+
+TEST(PolicyService, ADataplaneAheadOfTheStateGetsTheStateUnderANewerNumber) {
+  // controld died between a push and its persist: the data plane runs 5, the
+  // state says 1. The re-push after connecting must not be lost as stale.
+  TempDir dir;
+  const std::string dp_path = dir / "dp.sock";
+  StateStore store(dir.path() / "state");
+  ASSERT_TRUE(store.load().ok());
+  {
+    PolicyService offline(store, nullptr);
+    ASSERT_TRUE(offline.init().ok());
+    ASSERT_TRUE(offline.apply({{"vpc.yaml", kVpc}}).ok());
+  }
+  FakeDataplane fake;
+  fake.refuse_older = true;
+  fake.generations.push_back(5);
+  ServerThread dp(dp_path, fake.d);
+  ASSERT_TRUE(dp.start().ok());
+  StateStore restarted(dir.path() / "state");
+  ASSERT_TRUE(restarted.load().ok());
+  DataplaneLink link(dp_path, std::chrono::milliseconds(100));
+  PolicyService svc(restarted, &link);
+  ASSERT_TRUE(svc.init().ok());
+  link.set_sync([&svc](bool reconnected) { svc.sync_dataplane(reconnected); });
+  link.start();
+  ASSERT_TRUE(wait_for([&] { return fake.last() == 6u; })) << "last: " << fake.last();
+  EXPECT_EQ(svc.generation(), 6u);
+  EXPECT_EQ(restarted.generation(), 6u);  // persisted
   link.stop();
 }
 

@@ -40,7 +40,8 @@ class TempDir {
 // A jsonrpc::Server with its own io_context on its own thread.
 class ServerThread {
  public:
-  ServerThread(std::string path, const jsonrpc::Dispatcher& d) : server_(io_, std::move(path), d) {}
+  ServerThread(std::string path, const jsonrpc::Dispatcher& d, unsigned handler_threads = 0)
+      : server_(io_, std::move(path), d, 0600, handler_threads) {}
   ~ServerThread() { stop(); }
   Status start() {
     auto st = server_.start();

@@ -254,5 +254,30 @@ TEST(Dataplane, PortsShowTheirRoleAndTheUnderlayCountsItsDrops) {
   }
 }
 
+TEST(Dataplane, RefusesAGenerationOlderThanTheOneItRuns) {
+  RingPort web = ring_port("dpr_gen1");
+  ASSERT_GE(web.port_id, 0);
+  DataplaneOptions options;
+  options.ports.push_back({"web1", "ring", static_cast<uint16_t>(web.port_id)});
+  options.mbufs = 511;
+  options.flow_capacity = 1024;
+  auto created = Dataplane::create(options);
+  ASSERT_TRUE(created) << created.error().message;
+  Dataplane& dp = **created;
+  ASSERT_TRUE(dp.apply(make_config(2)));
+  // A push that waited in a socket while its sender timed out and sent 2.
+  auto stale = dp.apply(make_config(1));
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().code, ErrorCode::stale_generation);
+  EXPECT_NE(stale.error().message.find("older than the running generation 2"), std::string::npos);
+  EXPECT_EQ(dp.generation(), 2u);
+  EXPECT_TRUE(dp.apply(make_config(2)));  // the same number again: a re-push
+  EXPECT_TRUE(dp.apply(make_config(3)));
+  EXPECT_EQ(dp.generation(), 3u);
+  created->reset();
+  rte_ring_free(web.rx);
+  rte_ring_free(web.tx);
+}
+
 }  // namespace
 }  // namespace vpcnet::dp

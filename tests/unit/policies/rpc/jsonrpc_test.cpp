@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 #include <fstream>
 #include <sstream>
 
@@ -19,6 +21,7 @@ namespace {
 using jsonrpc::json;
 using testing::ServerThread;
 using testing::TempDir;
+using testing::wait_for;
 
 jsonrpc::Dispatcher make_dispatcher() {
   jsonrpc::Dispatcher d;
@@ -163,6 +166,41 @@ TEST(Dispatcher, Methods) {
   auto m = d.methods();
   EXPECT_EQ(m.size(), 5u);
   EXPECT_NE(std::find(m.begin(), m.end(), "echo"), m.end());
+}
+
+TEST(ServerClient, WithAHandlerPoolAWaitingHandlerHoldsUpOnlyItsConnection) {
+  TempDir dir;
+  auto d = make_dispatcher();
+  std::atomic<bool> release{false}, entered{false};
+  d.add("wait", [&](const json&) -> Result<json> {
+    entered = true;
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return json("released");
+  });
+  const std::string path = dir / "pool.sock";
+  ServerThread server(path, d, 2);
+  ASSERT_TRUE(server.start().ok());
+  std::atomic<bool> waiter_done{false};
+  std::thread waiter([&] {
+    jsonrpc::Client c(path);
+    ASSERT_TRUE(c.connect().ok());
+    auto r = c.call("wait", json::object(), std::chrono::seconds(30));
+    EXPECT_TRUE(r.ok() && *r == "released");
+    // The same connection again: its next request is answered after the first.
+    auto again = c.call("echo", json{{"n", 2}}, std::chrono::seconds(30));
+    EXPECT_TRUE(again.ok() && (*again)["n"] == 2);
+    waiter_done = true;
+  });
+  ASSERT_TRUE(wait_for([&] { return entered.load(); }));
+  jsonrpc::Client other(path);
+  ASSERT_TRUE(other.connect().ok());
+  auto r = other.call("echo", json{{"n", 1}}, std::chrono::seconds(30));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ((*r)["n"], 1);
+  EXPECT_FALSE(waiter_done);  // answered while the other connection's handler still waits
+  release = true;
+  waiter.join();
+  EXPECT_TRUE(waiter_done);
 }
 
 TEST(ServerClient, RoundTrip) {
