@@ -44,6 +44,11 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(log_level));
   std::signal(SIGPIPE, SIG_IGN);
 
+  auto lock = control::StateDirLock::acquire(state_dir);
+  if (!lock) {
+    spdlog::critical("{}", lock.error().message);
+    return 1;
+  }
   control::StateStore store(state_dir);
   if (auto st = store.load(recover); !st) {
     spdlog::critical("cannot load the state from {}: {}", state_dir, st.error().to_string());

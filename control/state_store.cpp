@@ -1,6 +1,7 @@
 #include "control/state_store.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -58,6 +59,39 @@ Status write_all(int fd, const std::string& content, const fs::path& p) {
 }
 
 }  // namespace
+
+Result<StateDirLock> StateDirLock::acquire(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return io_error("cannot create state directory", dir, ec.value());
+  const fs::path p = dir / "lock";
+  const int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return io_error("cannot open", p, errno);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    char pid[32] = {};
+    const ssize_t n = ::pread(fd, pid, sizeof(pid) - 1, 0);
+    ::close(fd);
+    if (err != EWOULDBLOCK) return io_error("cannot lock", p, err);
+    std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : "?";
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    Error e = make_error(ErrorCode::io_error, "another vpc-controld (pid " + holder + ") uses the state directory " +
+                                                  dir.string() + "; stop it first, or give this one its own --state-dir");
+    e.file = p.string();
+    return e;
+  }
+  const std::string me = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, me.data(), me.size(), 0) != static_cast<ssize_t>(me.size())) {
+    const int err = errno;
+    ::close(fd);
+    return io_error("cannot write", p, err);
+  }
+  return StateDirLock(fd);
+}
+
+StateDirLock::~StateDirLock() {
+  if (fd_ >= 0) ::close(fd_);  // releases the flock
+}
 
 StateStore::StateStore(fs::path dir) : dir_(std::move(dir)) {}
 

@@ -23,11 +23,26 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 
 #include "policies/document.hpp"
 #include "policies/result.hpp"
 
 namespace vpcnet::control {
+
+// An exclusive flock on STATE_DIR/lock, held while it lives: one
+// vpc-controld per state directory. The file holds the holder's pid.
+class StateDirLock {
+ public:
+  static Result<StateDirLock> acquire(const std::filesystem::path& dir);
+  StateDirLock(StateDirLock&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  StateDirLock& operator=(StateDirLock&&) = delete;
+  ~StateDirLock();
+
+ private:
+  explicit StateDirLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
 
 class StateStore {
  public:

@@ -6,6 +6,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,6 +51,28 @@ constexpr const char* kInternalErrorLine =
     R"({"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"internal error"}})";
 
 bool valid_id(const json& id) { return id.is_string() || id.is_number() || id.is_null(); }
+
+}  // namespace
+
+bool peer_allowed(uint32_t peer_uid, uint32_t own_uid) { return peer_uid == 0 || peer_uid == own_uid; }
+
+namespace {
+
+// Whether something accepts connections on the Unix socket at path.
+bool socket_answers(const std::string& path) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) {
+    ::close(fd);
+    return false;
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  const bool answers = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return answers;
+}
 
 }  // namespace
 
@@ -265,7 +288,20 @@ void accept_loop(std::shared_ptr<Acceptor> acc, std::shared_ptr<ServerState> st)
     }
     if (ec == asio::error::operation_aborted) return;
     if (!ec) {
+      ucred cred{};
+      socklen_t len = sizeof(cred);
+      const bool known = ::getsockopt(s.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
       auto session = std::make_shared<Session>(std::move(s), st);
+      if (!known || !peer_allowed(cred.uid, ::geteuid())) {
+        // Only root and the daemon's own user may talk to it (the socket's
+        // mode says the same; this holds even if the mode is widened).
+        session->write(error_response(nullptr, make_error(ErrorCode::invalid_request,
+                                                          "permission denied: uid " + std::to_string(cred.uid) +
+                                                              " may not use this socket")),
+                       true);
+        accept_loop(acc, st);
+        return;
+      }
       {
         std::lock_guard lk(st->mu);
         for (auto it = st->sessions.begin(); it != st->sessions.end();) {
@@ -328,6 +364,12 @@ Status Server::start() {
     if (!fs::is_socket(st)) {
       return make_error(ErrorCode::io_error, "cannot listen on " + path + ": exists and is not a socket");
     }
+    // A socket file that still answers belongs to a running daemon: taking
+    // it over would cut that daemon off from its clients.
+    if (socket_answers(path)) {
+      return make_error(ErrorCode::io_error, "another process is serving " + path +
+                                                 " (it accepts connections): stop it first, or use another socket");
+    }
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
       return make_error(ErrorCode::io_error,
                         "cannot remove stale socket " + path + ": " + std::strerror(errno));
@@ -336,7 +378,13 @@ Status Server::start() {
   auto acc = std::make_shared<Acceptor>(impl_->io);
   try {
     acc->open(stream_protocol());
-    acc->bind(stream_protocol::endpoint(path));
+    // bind() creates the file with the umask's mode: with 0177 nobody else
+    // can connect in the moment before the chmod below.
+    const mode_t old_umask = ::umask(0177);
+    boost::system::error_code bind_ec;
+    acc->bind(stream_protocol::endpoint(path), bind_ec);
+    ::umask(old_umask);
+    if (bind_ec) throw boost::system::system_error(bind_ec);
     if (::chmod(path.c_str(), static_cast<mode_t>(impl_->mode)) != 0) {
       int err = errno;
       ::unlink(path.c_str());

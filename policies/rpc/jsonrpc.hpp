@@ -26,6 +26,9 @@ constexpr size_t max_request_bytes = 64 * 1024 * 1024;
 // refused before it is parsed, because code that walks JSON recursively (a
 // copy, a handler's decoding) would run out of stack on 100,000 levels.
 constexpr size_t max_json_depth = 64;
+// Who may use a daemon's socket: root and the daemon's own user (checked
+// with SO_PEERCRED on every connection).
+bool peer_allowed(uint32_t peer_uid, uint32_t own_uid);
 // Whether text nests arrays/objects deeper than max_depth (strings skipped).
 bool nested_deeper_than(std::string_view text, size_t max_depth);
 

@@ -190,6 +190,19 @@ TEST(StateStore, RecoverWithoutAPreviousStateIsAnError) {
   EXPECT_NE(st.error().message.find("there is no"), std::string::npos) << st.error().message;
 }
 
+TEST(StateDirLock, OneHolderPerDirectory) {
+  TempDir dir;
+  {
+    auto first = control::StateDirLock::acquire(dir.path());
+    ASSERT_TRUE(first.ok()) << first.error().message;
+    auto second = control::StateDirLock::acquire(dir.path());
+    ASSERT_FALSE(second.ok());
+    EXPECT_NE(second.error().message.find("another vpc-controld (pid " + std::to_string(::getpid()) + ")"),
+              std::string::npos) << second.error().message;
+  }
+  EXPECT_TRUE(control::StateDirLock::acquire(dir.path()).ok());  // released with its holder
+}
+
 TEST(StateStore, WriteAtomicReplaces) {
   TempDir dir;
   auto p = dir.path() / "f";

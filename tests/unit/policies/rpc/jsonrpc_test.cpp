@@ -297,6 +297,31 @@ TEST(ServerClient, StaleSocketFileIsReplaced) {
   EXPECT_TRUE(client.call("echo", json::object()).ok());
 }
 
+TEST(ServerClient, ASocketThatAnswersIsNotTakenOver) {
+  TempDir dir;
+  auto d = make_dispatcher();
+  const std::string path = dir / "rpc.sock";
+  ServerThread first(path, d);
+  ASSERT_TRUE(first.start().ok());
+  ServerThread second(path, d);
+  auto st = second.start();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("another process is serving"), std::string::npos) << st.error().message;
+  jsonrpc::Client client(path);  // the first one is still reachable
+  ASSERT_TRUE(client.connect().ok());
+  EXPECT_TRUE(client.call("echo", json::object()).ok());
+  struct stat sb {};
+  ASSERT_EQ(::stat(path.c_str(), &sb), 0);
+  EXPECT_EQ(sb.st_mode & 0777, 0600u);
+}
+
+TEST(PeerAllowed, RootAndTheDaemonsOwnUserOnly) {
+  EXPECT_TRUE(jsonrpc::peer_allowed(0, 1000));
+  EXPECT_TRUE(jsonrpc::peer_allowed(1000, 1000));
+  EXPECT_FALSE(jsonrpc::peer_allowed(1001, 1000));
+  EXPECT_FALSE(jsonrpc::peer_allowed(65534, 0));
+}
+
 TEST(ServerClient, DeadServer) {
   TempDir dir;
   auto d = make_dispatcher();
