@@ -82,8 +82,11 @@ Result<jsonrpc::json> DataplaneLink::call(const std::string& method, const jsonr
   }
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
   auto r = client_.call(method, params, std::max(left, std::chrono::milliseconds(1)));
-  if (!r && !client_.connected()) connected_ = false;  // the thread reconnects
-  return r;
+  if (r) return r;
+  if (!client_.connected()) connected_ = false;  // the thread reconnects
+  Error e = r.error();
+  if (e.code == ErrorCode::dataplane_unavailable) e.message = "data plane not answering: " + e.message;
+  return e;
 }
 
 }  // namespace vpcnet::control
