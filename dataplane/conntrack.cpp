@@ -89,7 +89,7 @@ class ConntrackStage final : public Stage {
       const bool ended = meta.l4_proto == IPPROTO_TCP && state == FlowState::closed;
       const bool reopen = meta.l4_proto == IPPROTO_TCP && state == FlowState::time_wait &&
                           (meta.tcp_flags & (tcp_syn | tcp_ack)) == tcp_syn;
-      const bool idle = ctx.now_ns - f.last_ns.load(std::memory_order_relaxed) > ctx.flows.timeouts().timeout(f);
+      const bool idle = ctx.flows.timeouts().idle(f, ctx.now_ns);
       const bool reset = f.epoch != ctx.flows.epoch();
       const bool stale =
           reset || idle || ended || reopen || (f.action == FlowAction::reject && f.generation != ctx.gen.number());

@@ -155,7 +155,7 @@ Result<nlohmann::json> Dataplane::trace(const std::vector<uint8_t>& frame, uint1
   std::memcpy(data, frame.data(), frame.size());
   auto scratch = std::make_unique<WorkerCounters>();  // a trace counts nothing for real
   Trace trace;
-  StageContext ctx{*gen, *scratch, *flows_, rule_hits_, unix_now_ns(), &trace};
+  StageContext ctx{*gen, *scratch, *flows_, rule_hits_, monotonic_now_ns(), &trace};
   pipeline_->trace(m, in_port, ctx);
   nlohmann::json j = trace.to_json();
   j["generation"] = gen->number();

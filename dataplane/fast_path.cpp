@@ -64,7 +64,7 @@ class FastPathStage final : public Stage {
       if (r.decrement_ttl && meta->ttl <= 1) continue;
       const FlowState state = f.state.load(std::memory_order_relaxed);
       if (state == FlowState::closed || state == FlowState::time_wait) continue;  // ended, or may reopen
-      if (ctx.now_ns - f.last_ns.load(std::memory_order_relaxed) > ctx.flows.timeouts().timeout(f)) continue;
+      if (ctx.flows.timeouts().idle(f, ctx.now_ns)) continue;
       auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
       if (std::memcmp(eth->src_addr.addr_bytes, r.in_src_mac, 6) != 0) continue;
       if (ctx.trace) {

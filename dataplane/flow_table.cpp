@@ -253,6 +253,11 @@ uint64_t FlowTimeouts::timeout(const Flow& f) const {
   return other;
 }
 
+bool FlowTimeouts::idle(const Flow& f, uint64_t now_ns) const {
+  const uint64_t last = f.last_ns.load(std::memory_order_relaxed);
+  return now_ns > last && now_ns - last > timeout(f);
+}
+
 // ------------------------------------------------------------------ table
 
 // With RCU, a deleted key slot (and the extendable bucket it may free, which
@@ -560,9 +565,8 @@ void FlowTable::sweep(unsigned worker, uint64_t now_ns, uint32_t budget, uint64_
   for (uint32_t i = 0; i < budget; ++i, p = (p + workers_ < slots_) ? p + workers_ : worker) {
     if (used_[p].load(std::memory_order_acquire) != 1) continue;
     Flow& f = flows_[p];
-    const uint64_t last = f.last_ns.load(std::memory_order_relaxed);
     const FlowState state = f.state.load(std::memory_order_relaxed);
-    const bool idle = now_ns > last && now_ns - last > timeouts_.timeout(f);
+    const bool idle = timeouts_.idle(f, now_ns);
     const bool stale = f.epoch < current_epoch;
     if (state == FlowState::fragment) {
       if ((idle || stale) && reserve_removal()) remove(static_cast<int32_t>(p));  // no record for fragment entries

@@ -139,6 +139,10 @@ struct FlowTimeouts {
   uint64_t fragment = 30'000'000'000;
   uint64_t rejected = 30'000'000'000;
   uint64_t timeout(const Flow& f) const;
+  // Whether f saw no packet for its timeout. Another worker may have stamped
+  // last_ns after this one read its clock (now < last): that flow is live, so
+  // the difference is only taken the safe way round.
+  bool idle(const Flow& f, uint64_t now_ns) const;
 };
 
 // Why a record was written.

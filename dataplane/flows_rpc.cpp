@@ -68,7 +68,7 @@ Result<nlohmann::json> flows_list(Dataplane& dp, const nlohmann::json& params) {
   const int proto = filter.value("protocol", -1);
   const int port = filter.value("port", -1);
   const size_t limit = filter.value("limit", size_t{1000});
-  const uint64_t now = unix_now_ns();
+  const uint64_t now = monotonic_now_ns();
 
   nlohmann::json out = nlohmann::json::array();
   size_t matched = 0;
@@ -125,8 +125,8 @@ Result<nlohmann::json> flows_collect(Dataplane& dp, const nlohmann::json&) {
                    {"packets", {r.packets[0], r.packets[1]}},
                    {"bytes", {r.bytes[0], r.bytes[1]}},
                    {"tcp_flags", {r.tcp_flags[0], r.tcp_flags[1]}},
-                   {"start", r.start_ns / 1'000'000'000ull},
-                   {"end", r.end_ns / 1'000'000'000ull},
+                   {"start", unix_ns_of(r.start_ns) / 1'000'000'000ull},
+                   {"end", unix_ns_of(r.end_ns) / 1'000'000'000ull},
                    {"action", r.action == FlowAction::accept ? "ACCEPT" : "REJECT"},
                    {"rejected_at", rejected_at},
                    {"rule_ids", {r.rule_id[0], r.rule_id[1]}},

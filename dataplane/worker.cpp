@@ -7,10 +7,19 @@
 
 namespace vpcnet::dp {
 
-uint64_t unix_now_ns() {
+namespace {
+uint64_t now_ns(clockid_t clock) {
   timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);  // vDSO: no system call
+  clock_gettime(clock, &ts);  // vDSO: no system call
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+}  // namespace
+
+uint64_t monotonic_now_ns() { return now_ns(CLOCK_MONOTONIC); }
+
+uint64_t unix_ns_of(uint64_t monotonic_ns) {
+  const uint64_t mono = monotonic_now_ns(), unix = now_ns(CLOCK_REALTIME);
+  return monotonic_ns <= mono ? unix - (mono - monotonic_ns) : unix + (monotonic_ns - mono);
 }
 
 Worker::Worker(WorkerConfig config, ConfigStore& store, const Pipeline& pipeline, WorkerCounters& counters,
@@ -61,7 +70,7 @@ void Worker::run(const std::atomic<bool>& stop) {
   store_.worker_online(config_.id);
   unsigned idle = 0;
   while (!stop.load(std::memory_order_relaxed)) {
-    const uint64_t now = unix_now_ns();
+    const uint64_t now = monotonic_now_ns();
     uint32_t n = poll_once(now);
     // A little of the flow table per loop; more when there is nothing else to do.
     sweep_flows(now, n != 0 ? 64 : 4096);

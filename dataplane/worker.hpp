@@ -26,8 +26,12 @@ struct WorkerConfig {
   HoldLimits hold;
 };
 
-// The wall clock the workers stamp flows with (flow logs report it).
-uint64_t unix_now_ns();
+// The clock the workers stamp flows with: CLOCK_MONOTONIC, which a
+// wall-clock step (NTP, an operator) cannot move, so no live flow looks idle.
+uint64_t monotonic_now_ns();
+// A monotonic_now_ns() stamp as Unix time (for flow logs), by the clocks'
+// offset now.
+uint64_t unix_ns_of(uint64_t monotonic_ns);
 
 class Worker {
  public:

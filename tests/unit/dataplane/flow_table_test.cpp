@@ -22,6 +22,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "dataplane/flow_table.hpp"
+#include "dataplane/worker.hpp"
 
 namespace vpcnet::dp {
 namespace {
@@ -437,6 +438,34 @@ TEST(FlowTimeouts, PerStateAndProtocol) {
   EXPECT_EQ(with(FlowState::fragment, IPPROTO_UDP), 30 * sec);
   f.action = FlowAction::reject;
   EXPECT_EQ(with(FlowState::established, IPPROTO_TCP), 30 * sec);
+}
+
+TEST(FlowTimeouts, IdleNeverWrapsWhenAnotherWorkerStampedLater) {
+  auto t = make_table(1024);
+  ASSERT_TRUE(t);
+  const FlowTimeouts& to = t->timeouts();
+  Flow& f = t->at(t->insert(udp_key(2), 100 * sec));
+  f.state = FlowState::both_ways;  // 180 s
+  // Worker B stamped 100 s after worker A read its clock: unsigned now - last
+  // would wrap to ~584 years, "idle", and the live flow would be decided anew.
+  f.last_ns.store(100 * sec + 5, std::memory_order_relaxed);
+  EXPECT_FALSE(to.idle(f, 100 * sec));
+  EXPECT_FALSE(to.idle(f, 100 * sec + 5));
+  EXPECT_FALSE(to.idle(f, 280 * sec + 5));  // exactly the timeout: not yet
+  EXPECT_TRUE(to.idle(f, 280 * sec + 6));
+}
+
+TEST(Clock, MonotonicStampsReadAsUnixTime) {
+  const uint64_t mono = monotonic_now_ns();
+  const uint64_t unix_now = unix_ns_of(mono);
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  const uint64_t real = static_cast<uint64_t>(ts.tv_sec) * sec + static_cast<uint64_t>(ts.tv_nsec);
+  EXPECT_LE(unix_now, real);
+  EXPECT_LT(real - unix_now, sec);
+  // Each call takes the clocks' offset anew: equal up to the reads' spacing.
+  const double apart = static_cast<double>(unix_ns_of(mono) - unix_ns_of(mono - 5 * sec));
+  EXPECT_NEAR(apart, 5.0 * sec, 1e6);
 }
 
 // ------------------------------------------------------------------ sweep

@@ -235,7 +235,7 @@ TEST(Dataplane, PortsShowTheirRoleAndTheUnderlayCountsItsDrops) {
   ASSERT_EQ(rte_ring_enqueue(under.rx, m), 0);
   dp.config_store().register_worker(0);
   dp.config_store().worker_online(0);
-  EXPECT_EQ(dp.worker(0).poll_once(unix_now_ns()), 1u);
+  EXPECT_EQ(dp.worker(0).poll_once(monotonic_now_ns()), 1u);
   dp.config_store().worker_offline(0);
 
   const auto stats = dp.stats();
