@@ -240,7 +240,11 @@ uint64_t FlowTimeouts::timeout(const Flow& f) const {
   switch (f.state.load(std::memory_order_relaxed)) {
     case FlowState::syn_sent:
     case FlowState::syn_received: return tcp_syn;
-    case FlowState::established: return tcp_established;
+    // Picked up mid-stream (no SYN) and never answered: until the other side
+    // sends, the short timeout, so a flood of bare ACKs cannot hold slots for
+    // the 5 days of an established connection.
+    case FlowState::established:
+      return f.packets[1].load(std::memory_order_relaxed) == 0 ? tcp_syn : tcp_established;
     case FlowState::fin_wait: return tcp_fin;
     case FlowState::time_wait:
     case FlowState::closed: return tcp_closed;

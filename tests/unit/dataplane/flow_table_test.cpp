@@ -425,6 +425,8 @@ TEST(FlowTimeouts, PerStateAndProtocol) {
   };
   EXPECT_EQ(with(FlowState::syn_sent, IPPROTO_TCP), 30 * sec);
   EXPECT_EQ(with(FlowState::syn_received, IPPROTO_TCP), 30 * sec);
+  EXPECT_EQ(with(FlowState::established, IPPROTO_TCP), 30 * sec);  // picked up, never answered
+  f.packets[1].store(1, std::memory_order_relaxed);
   EXPECT_EQ(with(FlowState::established, IPPROTO_TCP), 432'000 * sec);
   EXPECT_EQ(with(FlowState::fin_wait, IPPROTO_TCP), 60 * sec);
   EXPECT_EQ(with(FlowState::time_wait, IPPROTO_TCP), 10 * sec);
@@ -488,6 +490,7 @@ TEST(FlowSweep, IdleExpiryPerState) {
   t->at(udp).state = FlowState::both_ways;
   t->at(frag).state = FlowState::fragment;
   for (int32_t p : {syn, est, fin, rst, udp}) t->at(p).packets[0] = 1;
+  t->at(est).packets[1] = 1;  // answered: the 5-day timeout (unanswered: see FlowTimeouts)
 
   sweep_all(*t, t0 + 10 * sec);  // nothing is idle past its timeout yet (closed: 10 s, not more)
   EXPECT_EQ(t->stats().in_use, 6u);
