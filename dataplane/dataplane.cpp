@@ -1,5 +1,7 @@
 #include "dataplane/dataplane.hpp"
 
+#include <algorithm>
+
 #include <chrono>
 #include <cstring>
 
@@ -36,6 +38,9 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const DataplaneOptions& opt
   auto flows = FlowTable::create(options.flow_capacity, options.workers, dp->store_->qsbr());
   if (!flows) return flows.error();
   dp->flows_ = std::move(*flows);
+  if (options.flow_share_percent < 100)  // 100: no per-Interface limit, only the table's
+    dp->flows_->set_interface_limit(static_cast<uint32_t>(
+        std::max<uint64_t>(1, uint64_t{options.flow_capacity} * std::max(options.flow_share_percent, 1u) / 100)));
   auto pipeline = Pipeline::create();
   if (!pipeline) return pipeline.error();
   dp->pipeline_ = std::make_unique<Pipeline>(std::move(*pipeline));
@@ -121,7 +126,8 @@ nlohmann::json Dataplane::stats() const {
   }
   const FlowTableStats ft = flows_->stats();
   nlohmann::json flow_table = {{"capacity", ft.capacity}, {"in_use", ft.in_use}, {"memory_bytes", ft.memory_bytes},
-                               {"records_lost", flows_->records_lost()}};
+                               {"records_lost", flows_->records_lost()}, {"evicted", ft.evicted},
+                               {"per_interface_limit", flows_->interface_limit()}};
   nlohmann::json last_apply;
   {
     std::lock_guard lock(apply_mutex_);

@@ -34,6 +34,7 @@ struct DataplaneOptions {
   unsigned idle_sleep_us = 100;
   unsigned mbufs = 16383;
   uint32_t flow_capacity = 1u << 20;     // most tracked flows at once
+  unsigned flow_share_percent = 25;      // most of them one Interface may hold
   unsigned flow_log_interval_s = 60;     // flow-log aggregation interval
   HoldLimits hold;                       // packets a worker's stages may hold
 };

@@ -109,6 +109,7 @@ void fill_flow(StageContext& ctx, Flow& f, Fill fill, rte_mbuf* m, const PacketM
 }
 
 const CounterId established = register_event("conntrack", "established", "packets of accepted tracked flows");
+const CounterId flows_evicted = register_event(stage_name, "evicted", "unanswered, rejected or fragment entries evicted from a full table to make room for a new one");
 const CounterId tcp_out_of_state = register_event("conntrack", "tcp_out_of_state", "TCP packets that did not fit the flow's state (passed, as Linux's loose tracking)");
 
 // ------------------------------------------------------------------ stage
@@ -125,8 +126,8 @@ class FlowInstallStage final : public Stage {
             ctx.trace->note("accepted: would install a tracked flow (replies pass without rule checks)");
             continue;
           }
-          if (install_flow(ctx, m, FlowAction::accept, 0) < 0) {
-            drop(m, table_full_);
+          if (const int32_t pos = install_flow(ctx, m, FlowAction::accept, 0); pos < 0) {
+            drop(m, pos == install_interface_limit ? interface_limit_ : table_full_);
             continue;
           }
           ctx.counters.add(created_);
@@ -150,7 +151,8 @@ class FlowInstallStage final : public Stage {
   }
 
  private:
-  CounterId table_full_ = register_drop(stage_name, "table_full", "new flow dropped: the flow table is full (--flow-capacity)");
+  CounterId table_full_ = register_drop(stage_name, "table_full", "new flow dropped: the flow table is full (--flow-capacity) of answered flows");
+  CounterId interface_limit_ = register_drop(stage_name, "interface_limit", "new flow dropped: its Interface holds its share of the flow table (--flow-share)");
   CounterId created_ = register_event(stage_name, "flows_created", "accepted flows installed");
   CounterId fragment_not_tracked_ = register_event(stage_name, "fragment_not_tracked", "first fragments whose fragment entry did not fit (their later fragments are dropped)");
 };
@@ -165,22 +167,57 @@ FlowInstallHookRegistrar::FlowInstallHookRegistrar(const char* name, FlowInstall
   r.hooks.emplace_back(name, hook);
 }
 
+// The share counter of the Interface that sent the packet.
+static uint16_t share_slot_of(StageContext& ctx, const PacketMeta& meta) {
+  const auto& ifaces = ctx.gen.interfaces();
+  return meta.in_iface < ifaces.size() ? ctx.flows.interface_slot(ifaces[meta.in_iface].id) : 0;
+}
+
+// Inserts key counted on the sending Interface's share: the position, or
+// install_table_full / install_interface_limit. existing: the key was there.
+static int32_t insert_counted(StageContext& ctx, const PacketMeta& meta, const FlowKey& key, FlowAction action,
+                              uint16_t& slot, bool& existing) {
+  // Rejected entries are not counted: a full table evicts them first, so a
+  // flood of denied packets cannot use up the sender's share.
+  slot = action == FlowAction::accept ? share_slot_of(ctx, meta) : 0;
+  if (!ctx.flows.charge(slot)) return install_interface_limit;
+  bool evicted = false;
+  const int32_t pos = ctx.flows.insert(key, ctx.now_ns, &evicted);
+  if (evicted) ctx.counters.add(flows_evicted);
+  existing = pos >= 0 && ctx.flows.at(pos).generation != 0;
+  if (pos < 0 || existing) ctx.flows.release(slot);
+  return pos < 0 ? install_table_full : pos;
+}
+
 int32_t install_flow(StageContext& ctx, rte_mbuf* m, FlowAction action, uint8_t reject_side) {
   PacketMeta& meta = *meta_of(m);
   FlowKey key;
   packet_flow_key(meta, key);
   int32_t pos = meta.flow;
   if (pos < 0) {
-    pos = ctx.flows.insert(key, ctx.now_ns);
-    if (pos < 0) return -1;
+    uint16_t slot = 0;
+    bool existing = false;
+    pos = insert_counted(ctx, meta, key, action, slot, existing);
+    if (pos < 0) return pos;
     Flow& f = ctx.flows.at(pos);
-    if (f.generation != 0) {
+    if (existing) {
       // Already installed: by an earlier packet of this burst, or by another
       // worker a moment ago. Count this packet on it.
       meta.flow = pos;
       meta.flow_dir = meta.flow_src_is_a == f.initiator_is_a ? 0 : 1;
       count_tracked_packet(ctx, f, meta);
       return pos;
+    }
+    f.share_slot = slot;
+  } else if (!meta.flow_continues) {
+    // An ended entry re-used in place by a new connection: counted on the
+    // Interface that opens it now.
+    Flow& f = ctx.flows.at(pos);
+    const uint16_t slot = action == FlowAction::accept ? share_slot_of(ctx, meta) : 0;
+    if (slot != f.share_slot) {
+      if (!ctx.flows.charge(slot)) return install_interface_limit;
+      ctx.flows.release(f.share_slot);
+      f.share_slot = slot;
     }
   }
   fill_flow(ctx, ctx.flows.at(pos), meta.flow_continues ? Fill::continues : Fill::fresh, m, meta, action,
@@ -193,8 +230,12 @@ bool install_fragment_entry(StageContext& ctx, const PacketMeta& meta) {
   FlowKey key;
   make_fragment_key(key, meta.vpc_id, meta.l3 == L3::ipv4 ? 4 : 6, meta.l4_proto, meta.src_ip, meta.dst_ip,
                     meta.frag_id);
-  const int32_t pos = ctx.flows.insert(key, ctx.now_ns);
+  uint16_t slot = 0;
+  bool existing = false;
+  const int32_t pos = insert_counted(ctx, meta, key, FlowAction::accept, slot, existing);
   if (pos < 0) return false;
+  if (existing) return true;
+  ctx.flows.at(pos).share_slot = slot;
   fill_flow(ctx, ctx.flows.at(pos), Fill::fragment, nullptr, meta, FlowAction::accept, 0, meta.flow);
   return true;
 }

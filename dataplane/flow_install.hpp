@@ -14,14 +14,20 @@
 
 namespace vpcnet::dp {
 
+// Why install_flow installed nothing.
+constexpr int32_t install_table_full = -1;       // full of answered flows: nothing to evict
+constexpr int32_t install_interface_limit = -2;  // the sending Interface holds its share (--flow-share)
+
 // Installs the packet's new flow (in place when meta.flow names a stale
 // entry of the same key) with `action`; reject_side 0: the initiator's side
-// rejected it, 1: the responder's. Returns the position, or -1 when the
-// table is full.
+// rejected it, 1: the responder's. The flow counts on the share of the
+// Interface that sent the packet. Returns the position, or one of the two
+// reasons above.
 int32_t install_flow(StageContext& ctx, rte_mbuf* m, FlowAction action, uint8_t reject_side);
 
 // Installs a fragment entry for a first fragment of the packet's flow, so
-// its later fragments follow it. False when the table is full.
+// its later fragments follow it (counted like a flow). False when it does not
+// fit.
 bool install_fragment_entry(StageContext& ctx, const PacketMeta& meta);
 
 // Counts a packet of an accepted tracked flow in direction meta.flow_dir

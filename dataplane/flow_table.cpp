@@ -349,7 +349,11 @@ Result<std::unique_ptr<FlowTable>> FlowTable::create(uint32_t capacity, unsigned
   std::snprintf(name, sizeof name, "vft%u", id);
   rte_hash_parameters params{};
   params.name = name;
-  params.entries = capacity;
+  // With RCU a deleted key slot is free only after a grace period, so a full
+  // table that evicts needs spare key slots to insert into meanwhile: the
+  // table holds `capacity` flows (live_), the hash a little more.
+  const uint32_t spare = qsbr != nullptr ? 64 * (workers + 1) : 0;
+  params.entries = capacity + spare;
   params.key_len = sizeof(FlowKey);
   params.hash_func = rte_hash_crc;
   params.hash_func_init_val = 0;
@@ -384,6 +388,9 @@ Result<std::unique_ptr<FlowTable>> FlowTable::create(uint32_t capacity, unsigned
   t->flows_.reset(new (std::nothrow) Flow[t->slots_]());
   t->used_.reset(new (std::nothrow) std::atomic<uint8_t>[t->slots_]());
   if (!t->flows_ || !t->used_) return fail("out of memory for the flow array");
+  t->slot_ids_.reset(new (std::nothrow) std::atomic<uint32_t>[interface_slots]());
+  t->slot_flows_.reset(new (std::nothrow) std::atomic<uint32_t>[interface_slots]());
+  if (!t->slot_ids_ || !t->slot_flows_) return fail("out of memory for the per-Interface counters");
   t->cursors_.assign(size_t{workers} * cursor_stride, 0);
   for (unsigned w = 0; w < workers; ++w) t->cursors_[w * cursor_stride] = w;
 
@@ -452,7 +459,67 @@ void FlowTable::lookup_bulk(const FlowKey* const* keys, uint32_t n, int32_t* pos
 // packet). A reader that finds the key between the add and the end of the
 // construction is told -1 (lookup_bulk checks used_), treats the packet as a
 // new flow, and its insert then returns the constructed flow.
-int32_t FlowTable::insert(const FlowKey& key, uint64_t now_ns) {
+bool evictable(const Flow& f) {
+  if (f.action == FlowAction::reject) return true;
+  switch (f.state.load(std::memory_order_relaxed)) {
+    case FlowState::syn_sent:
+    case FlowState::one_way:
+    case FlowState::fragment: return true;
+    case FlowState::established: return f.packets[1].load(std::memory_order_relaxed) == 0;  // a pick-up
+    default: return false;
+  }
+}
+
+bool FlowTable::evict_locked() {
+  if (reclaim_ && reclaim_->count + reclaim_->reserved >= reclaim_->size) {
+    reclaim_->collect(hash_, qsbr_, reclaim_batch);
+    if (reclaim_->count + reclaim_->reserved >= reclaim_->size) return false;
+  }
+  // A bounded scan, as Linux's early drop looks at a few buckets, from where
+  // the last one stopped: the first candidate among the next 64 positions
+  // (a flood fills the table with candidates, so this is short when it matters).
+  constexpr uint32_t window = 64;
+  int32_t victim = -1;
+  uint32_t p = evict_cursor_ < slots_ ? evict_cursor_ : 0;
+  for (uint32_t i = 0; i < window && i < slots_ && victim < 0; ++i, p = p + 1 < slots_ ? p + 1 : 0) {
+    if (used_[p].load(std::memory_order_relaxed) != 1) continue;
+    const Flow& f = flows_[p];
+    if (f.generation != 0 && evictable(f)) victim = static_cast<int32_t>(p);  // generation 0: being set up now
+  }
+  evict_cursor_ = p;
+  if (victim < 0) return false;
+  remove_locked(victim);
+  evicted_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+uint16_t FlowTable::interface_slot(uint32_t stable_id) {
+  if (stable_id == 0) return 0;
+  const uint32_t start = 1 + (stable_id * 2654435761u) % (interface_slots - 1);
+  for (uint32_t i = 0, s = start; i < interface_slots - 1; ++i, s = s + 1 < interface_slots ? s + 1 : 1) {
+    uint32_t id = slot_ids_[s].load(std::memory_order_acquire);
+    if (id == 0 && slot_ids_[s].compare_exchange_strong(id, stable_id, std::memory_order_acq_rel)) return static_cast<uint16_t>(s);
+    if (id == stable_id) return static_cast<uint16_t>(s);
+  }
+  return 0;  // more Interfaces than slots: the rest are not limited
+}
+
+bool FlowTable::charge(uint16_t slot) {
+  if (slot == 0) return true;
+  if (slot_flows_[slot].fetch_add(1, std::memory_order_relaxed) < interface_limit_) return true;
+  slot_flows_[slot].fetch_sub(1, std::memory_order_relaxed);
+  return false;
+}
+
+void FlowTable::release(uint16_t slot) {
+  if (slot != 0) slot_flows_[slot].fetch_sub(1, std::memory_order_relaxed);
+}
+
+uint32_t FlowTable::interface_flows(uint16_t slot) const {
+  return slot == 0 ? 0 : slot_flows_[slot].load(std::memory_order_relaxed);
+}
+
+int32_t FlowTable::insert(const FlowKey& key, uint64_t now_ns, bool* evicted) {
   const hash_sig_t sig = rte_hash_hash(hash_, &key);
   int32_t pos = rte_hash_lookup_with_hash(hash_, &key, sig);
   if (pos >= 0 && used_[pos].load(std::memory_order_acquire) == 1) return pos;  // no lock for an existing flow
@@ -464,8 +531,11 @@ int32_t FlowTable::insert(const FlowKey& key, uint64_t now_ns) {
     return pos;
   }
   if (live_.load(std::memory_order_relaxed) >= capacity_) {
-    unlock_writer();
-    return -1;
+    if (!evict_locked()) {
+      unlock_writer();
+      return -1;
+    }
+    if (evicted) *evicted = true;
   }
   if (reclaim_ && reclaim_->count != 0) reclaim_->collect(hash_, qsbr_, reclaim_batch);
   pos = rte_hash_add_key_with_hash(hash_, &key, sig);
@@ -503,7 +573,14 @@ const FlowKey& FlowTable::key(int32_t pos) const {
 void FlowTable::remove(int32_t pos) {
   lock_writer();
   if (reclaim_ && reclaim_->reserved != 0) --reclaim_->reserved;  // this deletion's room
+  remove_locked(pos);
+  unlock_writer();
+}
+
+void FlowTable::remove_locked(int32_t pos) {
   if (used_[pos].load(std::memory_order_relaxed) == 1) {
+    release(flows_[pos].share_slot);
+    flows_[pos].share_slot = 0;
     used_[pos].store(0, std::memory_order_release);
     const FlowKey k = key(pos);
     const int32_t r = rte_hash_del_key(hash_, &k);
@@ -520,7 +597,6 @@ void FlowTable::remove(int32_t pos) {
     }
     live_.store(live_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
   }
-  unlock_writer();
 }
 
 bool FlowTable::emit(unsigned worker, int32_t pos, FlowEnd end, uint64_t now_ns) {
@@ -609,7 +685,8 @@ void FlowTable::drain_records(std::vector<FlowRecord>& out) {
 }
 
 FlowTableStats FlowTable::stats() const {
-  return FlowTableStats{capacity_, live_.load(std::memory_order_relaxed), memory_bytes_};
+  return FlowTableStats{capacity_, live_.load(std::memory_order_relaxed), memory_bytes_,
+                        evicted_.load(std::memory_order_relaxed)};
 }
 
 }  // namespace vpcnet::dp

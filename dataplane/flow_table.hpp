@@ -104,6 +104,7 @@ struct Flow {
   uint8_t reject_side;                   // rejected by: 0 the initiator's rules, 1 the responder's
   uint8_t proto;                         // the key's IPPROTO_*
   uint8_t family;                        // the key's family: 4 or 6
+  uint16_t share_slot;                   // FlowTable::interface_slot it is counted on (0: none)
   int32_t parent;                        // fragment entry: position of its flow, else -1
   uint64_t start_ns;
   uint32_t iface_id[2];                  // stable ids of the initiator's and the responder's Interface (0: none)
@@ -170,7 +171,13 @@ struct FlowTableStats {
   uint32_t capacity;
   uint32_t in_use;
   uint64_t memory_bytes;
+  uint64_t evicted;  // unanswered, rejected or fragment entries evicted to make room
 };
+
+// Whether a full table may evict f for a new flow: nobody answered it yet (a
+// SYN, a pick-up, one-way traffic), its rules rejected it, or it is a
+// fragment entry. An answered flow is never evicted.
+bool evictable(const Flow& f);
 
 class FlowTable {
  public:
@@ -186,8 +193,24 @@ class FlowTable {
   // Inserts a new flow; returns its position (the Flow constructed afresh:
   // proto, family, start/last/export times now_ns, current epoch, generation 0 - not
   // decided yet) or -1 when the table is full. If the key is already there,
-  // returns it.
-  int32_t insert(const FlowKey& key, uint64_t now_ns);
+  // returns it. A full table first evicts the first evictable() flow among
+  // the next 64 positions (*evicted = true; no flow record for it).
+  int32_t insert(const FlowKey& key, uint64_t now_ns, bool* evicted = nullptr);
+
+  // Per-Interface shares (--flow-share): every flow and fragment entry is
+  // counted on the Interface that opened it, and one Interface may hold at
+  // most interface_limit() of them, so that one workload cannot fill the
+  // table for the others.
+  static constexpr uint32_t interface_slots = 4096;
+  // The counter slot of the Interface with this stable id; 0 (not counted)
+  // for id 0 or when every slot is taken. Lock-free: any thread.
+  uint16_t interface_slot(uint32_t stable_id);
+  // One more flow on slot: false, and nothing counted, at the limit.
+  bool charge(uint16_t slot);
+  void release(uint16_t slot);
+  uint32_t interface_flows(uint16_t slot) const;
+  void set_interface_limit(uint32_t flows) { interface_limit_ = flows; }
+  uint32_t interface_limit() const { return interface_limit_; }
   Flow& at(int32_t pos) { return flows_[pos]; }
   // The key of the flow at pos (in use), read from the hash's key store.
   const FlowKey& key(int32_t pos) const;
@@ -228,6 +251,8 @@ class FlowTable {
   // when it fit, moves the export baseline on. false: the ring was full.
   bool emit(unsigned worker, int32_t pos, FlowEnd end, uint64_t now_ns);
   void remove(int32_t pos);  // deletes the flow at pos (sweeping worker only, after reserve_removal)
+  void remove_locked(int32_t pos);  // the same, writer lock held
+  bool evict_locked();       // removes one evictable flow to make room for an insert
   bool reserve_removal();    // room for one deletion in the reclaim queue (always, without RCU)
   void lock_writer();
   void unlock_writer() { writer_lock_.store(false, std::memory_order_release); }
@@ -252,6 +277,11 @@ class FlowTable {
   // take it. Its own cache line, away from epoch_ that every packet reads.
   alignas(64) std::atomic<bool> writer_lock_{false};
   std::atomic<uint32_t> live_{0};       // flows in use (changed under writer_lock_)
+  uint32_t evict_cursor_ = 0;           // where the next eviction scan starts (under writer_lock_)
+  std::atomic<uint64_t> evicted_{0};
+  uint32_t interface_limit_ = UINT32_MAX;
+  std::unique_ptr<std::atomic<uint32_t>[]> slot_ids_;    // stable Interface id per slot (0: free)
+  std::unique_ptr<std::atomic<uint32_t>[]> slot_flows_;  // flows counted on each slot
 };
 
 }  // namespace vpcnet::dp

@@ -33,6 +33,7 @@ struct Options {
   unsigned idle_sleep_us = 100;
   unsigned mbufs = 16383;
   uint32_t flow_capacity = 1u << 20;
+  unsigned flow_share = 25;
   unsigned flow_log_interval = 60;
   uint32_t hold_per_flow = vpcnet::dp::HoldLimits{}.per_flow;
   uint32_t hold_total = vpcnet::dp::HoldLimits{}.total;
@@ -59,8 +60,14 @@ void add_options(CLI::App& app, Options& o) {
       ->capture_default_str();
   app.add_option("--mbufs", o.mbufs, "packet buffers in the pool")->capture_default_str();
   app.add_option("--flow-capacity", o.flow_capacity,
-                 "most tracked flows at once; new flows beyond it are dropped (flow_install/table_full)")
+                 "most tracked flows at once; a full table evicts unanswered, rejected and fragment entries "
+                 "(flow_install/evicted), and drops a new flow when it holds only answered ones (flow_install/table_full)")
       ->check(CLI::Range(1024u, 1u << 26))
+      ->capture_default_str();
+  app.add_option("--flow-share", o.flow_share,
+                 "percent of --flow-capacity one Interface's flows may take; beyond it its new flows are dropped "
+                 "(flow_install/interface_limit)")
+      ->check(CLI::Range(1u, 100u))
       ->capture_default_str();
   app.add_option("--flow-log-interval", o.flow_log_interval,
                  "seconds a flow's activity is aggregated into one flow-log record (and one at its end)")
@@ -119,6 +126,7 @@ int main(int argc, char** argv) {
   options.idle_sleep_us = o.idle_sleep_us;
   options.mbufs = o.mbufs;
   options.flow_capacity = o.flow_capacity;
+  options.flow_share_percent = o.flow_share;
   options.flow_log_interval_s = o.flow_log_interval;
   options.hold = {o.hold_per_flow, o.hold_total};
   auto dataplane = vpcnet::dp::Dataplane::create(options);

@@ -1218,18 +1218,23 @@ TABLE_EXTRA = 64
 
 
 def steps_table_full():
-    """--flow-capacity 1024: the table counts its live entries (accepted and rejected flows,
-    fragment entries) under its writer lock and refuses an insert at `capacity`, with no
-    per-lcore key-slot caches (dataplane/flow_table.cpp), so it is full after exactly 1024
-    entries.  Nothing expires here: the whole case lasts ~1.1 s of pcap time."""
+    """--flow-capacity 1024 --flow-share 100: the table counts its live entries (accepted and
+    rejected flows, fragment entries) under its writer lock and refuses an insert at
+    `capacity`, with no per-lcore key-slot caches (dataplane/flow_table.cpp), so it is full
+    after exactly 1024 entries.  Every flow is answered, so none may be evicted.  Nothing
+    expires here: the whole case lasts ~2.2 s of pcap time."""
     first = udp(WEB1, DB1, 10000, 53, dns_query(1))
-    steps = [send('web1', first, ('db1', routed(first, DB1)), event=CREATED)]
+    first_back = udp(DB1, WEB1, 53, 10000, dns_query(1))
+    steps = [send('web1', first, ('db1', routed(first, DB1)), event=CREATED),
+             send('db1', first_back, ('web1', routed(first_back, WEB1)), event=TRACKED)]
     flows = []
     for i in range(TABLE_CAPACITY - 1 + TABLE_EXTRA):  # 1023 fit next to `first`, 64 do not
         f = udp(WEB1, DB1, 20000 + i, 53, dns_query(0x100 + i))
         flows.append(f)
         if i < TABLE_CAPACITY - 1:
-            steps.append(send('web1', f, ('db1', routed(f, DB1)), event=CREATED))
+            a = udp(DB1, WEB1, 53, 20000 + i, dns_query(0x100 + i))
+            steps += [send('web1', f, ('db1', routed(f, DB1)), event=CREATED),
+                      send('db1', a, ('web1', routed(a, WEB1)), event=TRACKED)]
         else:
             steps.append(send('web1', f, drop='flow_install.table_full'))
     answer = udp(DB1, WEB1, 53, 10000, dns_query(1))
@@ -1244,6 +1249,46 @@ def steps_table_full():
               send('web1', retry, drop='flow_install.table_full'),
               # and a new flow in the other direction (db1 -> web1 would be egress_denied): web2
               send('web2', udp(WEB2, DB1, 30000, 53, dns_query(5)), drop='security_group.ingress_denied')]
+    return steps
+
+
+FLOW_SHARE = 25  # --flow-share of the flood cases: 256 of the 1024 entries per Interface
+SHARE = TABLE_CAPACITY * FLOW_SHARE // 100
+
+
+def steps_flood_one_interface():
+    """--flow-capacity 1024 --flow-share 25: web1 floods, web1 and web2 still get new flows,
+    and an established flow keeps passing throughout (docs/reliability.md)."""
+    dns = udp(WEB1, DB1, 10000, 53, dns_query(1))
+    dns_back = udp(DB1, WEB1, 53, 10000, dns_query(1))
+    steps = [send('web1', dns, ('db1', routed(dns, DB1)), event=CREATED),
+             send('db1', dns_back, ('web1', routed(dns_back, WEB1)), event=TRACKED)]
+    # 1. 1,100 bare ACKs to an allowed port: pick-ups. web1 may hold 256 flows (the DNS
+    #    flow is one of them); the rest are dropped by its share, not by a full table.
+    for i in range(1100):
+        ack = tcp(WEB1, DB1, 30000 + i, 5432, 'A', seq=1000 + i, ack=2000 + i)
+        if i < SHARE - 1:
+            steps.append(send('web1', ack, ('db1', routed(ack, DB1)), event=CREATED))
+        else:
+            steps.append(send('web1', ack, drop='flow_install.interface_limit'))
+    # The established flow still passes, both ways.
+    again, again_back = udp(WEB1, DB1, 10000, 53, dns_query(2)), udp(DB1, WEB1, 53, 10000, dns_query(2))
+    steps += [send('web1', again, ('db1', routed(again, DB1)), event=TRACKED),
+              send('db1', again_back, ('web1', routed(again_back, WEB1)), event=TRACKED)]
+    # 2. 2,000 SYNs to a denied port: rejected entries, not counted on web1's share; once
+    #    they and the pick-ups fill the table, each new one evicts an unanswered or
+    #    rejected entry (flow_install.evicted), never the answered DNS flow.
+    for i in range(2000):
+        steps.append(send('web1', tcp(WEB1, DB1, 40000 + i, 22, 'S', seq=i),
+                          drop='security_group.ingress_denied'))
+    # 3. A new allowed flow from web1 (its share has room again: evicted pick-ups left it)
+    #    and one from web2: both get in, evicting an unanswered entry from the full table.
+    syn = tcp(WEB1, DB1, 50000, 5432, 'S', seq=7)
+    ping = ping4(WEB2, DB1, ident=0x7777)
+    last = udp(WEB1, DB1, 10000, 53, dns_query(3))
+    steps += [send('web1', syn, ('db1', routed(syn, DB1)), event=CREATED),
+              send('web2', ping, ('db1', routed(ping, DB1)), event=CREATED),
+              send('web1', last, ('db1', routed(last, DB1)), event=TRACKED)]
     return steps
 
 
@@ -1369,15 +1414,29 @@ FILTER_CASES = [
      'whose first was rejected (udp 54), are dropped (conntrack.fragment_without_first).',
      P_SG, lambda: both(steps_fragments)),
     ('table-full',
-     f'vpcnet-replay --flow-capacity {TABLE_CAPACITY}: one tracked UDP flow web1 -> db1:53, then '
-     f'{TABLE_CAPACITY - 1 + TABLE_EXTRA} new UDP flows from source ports 20000...: the first '
-     f'{TABLE_CAPACITY - 1} fill the table (the table counts live entries against the capacity, '
-     f'exactly: no per-lcore slot caches) and are routed, the other {TABLE_EXTRA} are dropped '
-     '(flow_install.table_full). With the table full, the tracked flows (the first and the last '
+     f'vpcnet-replay --flow-capacity {TABLE_CAPACITY} --flow-share 100: one tracked UDP flow '
+     f'web1 -> db1:53, then {TABLE_CAPACITY - 1 + TABLE_EXTRA} new UDP flows from source ports '
+     f'20000...: the first {TABLE_CAPACITY - 1} fill the table (the table counts live entries '
+     f'against the capacity, exactly: no per-lcore slot caches), are routed and answered, so '
+     f'none may be evicted; the other {TABLE_EXTRA} are dropped (flow_install.table_full). With the table full, the tracked flows (the first and the last '
      'that fit) keep passing both ways, a retry of a flow that did not fit is dropped again, and a '
      'flow the security groups reject is dropped as such (ingress_denied: it is not remembered, '
      'the table has no room, but the verdict is the same).',
-     P_SG, steps_table_full, {'replay_args': ['--flow-capacity', str(TABLE_CAPACITY)]}),
+     P_SG, steps_table_full, {'replay_args': ['--flow-capacity', str(TABLE_CAPACITY), '--flow-share', '100']}),
+    ('flood-one-interface',
+     f'vpcnet-replay --flow-capacity {TABLE_CAPACITY} --flow-share {FLOW_SHARE}: web1 has an '
+     'answered DNS flow to db1, then floods: 1,100 bare TCP ACKs to db1:5432 (allowed, so '
+     f'pick-ups) of which {SHARE - 1} get in and the rest are dropped because web1 holds its '
+     f'share of {SHARE} flows (flow_install.interface_limit); then 2,000 SYNs to the denied '
+     'port 22 (security_group.ingress_denied), whose rejected entries are not counted on the '
+     'share and, with the table full, evict unanswered and rejected entries. Afterwards a new '
+     'allowed SYN from web1 and a ping from web2 get in, and the DNS flow passes both ways '
+     'throughout.',
+     P_SG, steps_flood_one_interface,
+     {'replay_args': ['--flow-capacity', str(TABLE_CAPACITY), '--flow-share', str(FLOW_SHARE)],
+      # The 2,000 rejected entries fill the 768 free entries, then each of the other 1,232
+      # evicts one; the SYN and the ping evict one each.
+      'counters': {'flow_install.evicted': 2000 - (TABLE_CAPACITY - SHARE) + 2}}),
     ('tcp-rst-without-flow',
      'A RST and a RST+ACK web1 -> db1:80 with no tracked flow are dropped '
      '(conntrack.tcp_no_flow) though prod-default allows the traffic: a reset never opens a flow. '

@@ -150,7 +150,9 @@ def run_fw_newflows(ctx, rnd):
     mem = ctx.mem + math.ceil(mbufs * MBUF_BYTES / 2**20) + math.ceil(cap * FLOW_BYTES_ESTIMATE / 2**20)
     prefix = new_prefix(ctx, name)
     argv = dataplane_argv(ctx, prefix, ctx.newflow_policy_dir,
-                          ["--flow-capacity", str(cap), "--mbufs", str(mbufs)], pcap=ctx.newflow_pcap, mem=mem)
+                          # every flow comes from web1: no per-Interface share
+                          ["--flow-capacity", str(cap), "--flow-share", "100", "--mbufs", str(mbufs)],
+                          pcap=ctx.newflow_pcap, mem=mem)
     ctx.commands.setdefault(name, argv)
     try:
         os.unlink(ctx.rpc_socket)

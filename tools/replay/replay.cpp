@@ -114,6 +114,10 @@ int main(int argc, char** argv) {
   app.add_option("--flow-capacity", flow_capacity, "most tracked flows at once (a small table shows table-full drops)")
       ->check(CLI::Range(1024u, 1u << 22))
       ->capture_default_str();
+  unsigned flow_share = 25;
+  app.add_option("--flow-share", flow_share, "percent of the table one Interface's flows may take")
+      ->check(CLI::Range(1u, 100u))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   std::vector<ReplayPort> ports(port_args.size());
@@ -169,6 +173,7 @@ int main(int argc, char** argv) {
   }
   options.mbufs = 2047;
   options.flow_capacity = flow_capacity;
+  options.flow_share_percent = flow_share;
   auto dataplane = vpcnet::dp::Dataplane::create(options);
   if (!dataplane) {
     std::fprintf(stderr, "error: %s\n", dataplane.error().message.c_str());

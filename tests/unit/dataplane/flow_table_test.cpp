@@ -286,6 +286,69 @@ TEST(FlowTable, FullAtCapacity) {
   EXPECT_EQ(lookup(*t, udp_key(cap)), -1);
 }
 
+TEST(FlowTable, AFullTableEvictsUnansweredOrRejectedEntriesNeverAnsweredOnes) {
+  constexpr uint32_t cap = 1024;
+  auto t = make_table(cap);
+  ASSERT_TRUE(t);
+  std::vector<int32_t> pos(cap);
+  for (uint32_t i = 0; i < cap; ++i) {
+    pos[i] = t->insert(udp_key(i), sec);
+    ASSERT_GE(pos[i], 0);
+    Flow& f = t->at(pos[i]);
+    f.generation = 1;
+    // Odd ones unanswered (one way) or rejected; even ones answered, and older.
+    f.state = i % 2 ? FlowState::one_way : FlowState::both_ways;
+    if (i % 4 == 3) f.action = FlowAction::reject;
+    f.last_ns = i % 2 ? 2 * sec : sec;
+  }
+  for (uint32_t k = 0; k < cap / 2; ++k) {
+    bool evicted = false;
+    const int32_t p = t->insert(udp_key(cap + k), 3 * sec, &evicted);
+    ASSERT_GE(p, 0) << k;
+    EXPECT_TRUE(evicted);
+    Flow& f = t->at(p);
+    f.generation = 1;
+    f.state = FlowState::both_ways;  // answered: stays
+  }
+  EXPECT_EQ(t->stats().evicted, cap / 2);
+  for (uint32_t i = 0; i < cap; i += 2) EXPECT_EQ(lookup(*t, udp_key(i)), pos[i]) << "answered flow " << i << " evicted";
+  for (uint32_t i = 1; i < cap; i += 2) EXPECT_EQ(lookup(*t, udp_key(i)), -1) << i;
+  bool evicted = false;
+  EXPECT_EQ(t->insert(udp_key(5 * cap), 3 * sec, &evicted), -1);  // only answered flows left
+  EXPECT_FALSE(evicted);
+  EXPECT_TRUE(evictable(t->at(pos[0])) == false);
+}
+
+TEST(FlowTable, InterfaceSharesAreCountedAndReleasedWithTheFlow) {
+  auto t = make_table(1024);
+  ASSERT_TRUE(t);
+  t->set_interface_limit(3);
+  const uint16_t a = t->interface_slot(0xabcdef01), b = t->interface_slot(0x12345678);
+  EXPECT_NE(a, 0);
+  EXPECT_NE(b, 0);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(t->interface_slot(0xabcdef01), a);  // stable
+  EXPECT_EQ(t->interface_slot(0), 0);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(t->charge(a));
+  EXPECT_FALSE(t->charge(a));  // a holds its share...
+  EXPECT_TRUE(t->charge(b));   // ...b does not wait for it
+  EXPECT_TRUE(t->charge(0));   // slot 0 is not counted
+  EXPECT_EQ(t->interface_flows(a), 3u);
+  // A flow counted on a gives its share back when it is deleted.
+  const int32_t p = t->insert(udp_key(1), sec);
+  ASSERT_GE(p, 0);
+  t->at(p).share_slot = a;
+  t->at(p).state = FlowState::both_ways;
+  t->at(p).packets[0] = 1;
+  sweep_all(*t, 1000 * sec);  // idle: deleted
+  EXPECT_FALSE(t->in_use(p));
+  EXPECT_EQ(t->interface_flows(a), 2u);
+  EXPECT_TRUE(t->charge(a));
+  // Slots are many but bounded: beyond them an Interface is not counted.
+  for (uint32_t id = 1; id < 2 * FlowTable::interface_slots; ++id) (void)t->interface_slot(id * 7919);
+  EXPECT_EQ(t->interface_slot(0xfffffff1), 0);
+}
+
 // --------------------------------------------------------------------- TCP
 
 struct TcpFlow {
@@ -784,18 +847,41 @@ TEST(FlowTableRcu, DeletedSlotIsReusedOnlyAfterQuiescentState) {
     EXPECT_EQ(t->stats().in_use, cap - 1);
     // A reader that looked it up before the delete still reads flow 5 there.
     EXPECT_TRUE(same_key(t->key(pos[5]), udp_key(5)));
-    // Below capacity, yet no key slot is free until the grace period ends.
-    EXPECT_EQ(t->insert(udp_key(cap), 1000 * sec), -1);
+    // Below capacity: a new flow gets one of the hash's spare key slots,
+    // never flow 5's before the grace period ends.
+    int32_t spare = t->insert(udp_key(cap), 1000 * sec);
+    ASSERT_GE(spare, 0);
+    EXPECT_NE(spare, pos[5]);
+    EXPECT_TRUE(same_key(t->key(pos[5]), udp_key(5)));
+    t->at(spare).state = FlowState::both_ways;
+    t->at(spare).generation = 1;
+    EXPECT_EQ(t->stats().in_use, cap);
+    EXPECT_EQ(t->insert(udp_key(cap + 1), 1000 * sec), -1);  // full again, of answered flows
     EXPECT_TRUE(same_key(t->key(pos[5]), udp_key(5)));
 
+    // After the grace period flow 5's slot is free again: with every spare
+    // slot taken, the next flow can only go there.
     rte_rcu_qsbr_quiescent(q.v, 0);
-    const int32_t reused = t->insert(udp_key(cap), 1000 * sec);
+    std::set<int32_t> taken(pos.begin(), pos.end());
+    taken.erase(pos[5]);
+    taken.insert(spare);
+    int32_t reused = -1;
+    for (uint32_t k = 0; reused != pos[5] && k < 1024; ++k) {
+      t->at(spare).last_ns = sec;  // the spare flow goes idle: deleted, its slot waits
+      sweep_all(*t, 1000 * sec);
+      reused = t->insert(udp_key(cap + 2 + k), 1000 * sec);
+      ASSERT_GE(reused, 0);
+      EXPECT_FALSE(taken.count(reused) && reused != spare) << "a slot in use was handed out";
+      t->at(reused).state = FlowState::both_ways;
+      t->at(reused).generation = 1;
+      rte_rcu_qsbr_quiescent(q.v, 0);
+      taken.erase(spare);
+      spare = reused;
+      taken.insert(spare);
+    }
     EXPECT_EQ(reused, pos[5]);
     EXPECT_TRUE(t->in_use(reused));
-    EXPECT_TRUE(same_key(t->key(reused), udp_key(cap)));
-    EXPECT_EQ(t->at(reused).start_ns, 1000 * sec);
     EXPECT_EQ(t->stats().in_use, cap);
-    EXPECT_EQ(t->insert(udp_key(cap + 1), 1000 * sec), -1);  // full again
     // Leave no pending deletions for the table's destruction.
     rte_rcu_qsbr_quiescent(q.v, 0);
   }
