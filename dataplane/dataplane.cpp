@@ -1,6 +1,9 @@
 #include "dataplane/dataplane.hpp"
 
 #include <algorithm>
+#include <filesystem>
+
+#include <rte_eal.h>
 
 #include <chrono>
 #include <cstring>
@@ -173,6 +176,13 @@ Result<nlohmann::json> Dataplane::trace(const std::vector<uint8_t>& frame, uint1
     if (to != no_index) j["out_interface"] = gen->interfaces()[to].name;
   }
   return j;
+}
+
+void eal_cleanup() {
+  const std::filesystem::path dir = rte_eal_get_runtime_dir();
+  rte_eal_cleanup();
+  std::error_code ec;
+  if (!dir.empty() && dir.filename() != "rte") std::filesystem::remove_all(dir, ec);
 }
 
 }  // namespace vpcnet::dp

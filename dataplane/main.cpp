@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
-    rte_eal_cleanup();
+    vpcnet::dp::eal_cleanup();
     return rc;
   }
 
@@ -132,7 +132,7 @@ int main(int argc, char** argv) {
   auto dataplane = vpcnet::dp::Dataplane::create(options);
   if (!dataplane) {
     spdlog::error("{}", dataplane.error().message);
-    rte_eal_cleanup();
+    vpcnet::dp::eal_cleanup();
     return 1;
   }
   auto& dp = **dataplane;
@@ -188,6 +188,6 @@ int main(int argc, char** argv) {
   rpc_thread.join();
   std::filesystem::remove(o.socket, ec);
   dataplane->reset();
-  rte_eal_cleanup();
+  vpcnet::dp::eal_cleanup();
   return 0;
 }

@@ -14,7 +14,7 @@ command -v dpdk-testpmd >/dev/null || e2e_fail "dpdk-testpmd (package dpdk) is n
 
 dir=$E2E_TMP
 # DPDK leaves its hugepage files behind when a process is killed: remove ours.
-trap 'rc=$?; rm -f /dev/hugepages/vpc-dp-$E2E_ID* /dev/hugepages/vpc-vm-$E2E_ID*; (exit $rc); e2e_cleanup' EXIT
+trap 'rc=$?; rm -f /dev/hugepages/vpc-dp-$E2E_ID* /dev/hugepages/vpc-vm-$E2E_ID*; rm -rf /var/run/dpdk/vpc-vm-$E2E_ID /var/run/dpdk/vpc-dp-$E2E_ID; (exit $rc); e2e_cleanup' EXIT
 "$E2E_PY" - "$dir/in.pcap" <<'PY'
 import sys
 from scapy.all import Ether, IP, UDP, Raw, wrpcap
@@ -54,15 +54,44 @@ e2e_wait_for 20 "the vhost-user socket" test -S "$dir/vm1.sock" || e2e_fail "no 
 e2e_wait_for 30 "the data plane's RPC socket" test -S "$dir/dp.sock" || e2e_fail "no RPC socket"
 
 e2e_section "the VM: virtio_user sends 100 packets"
-(sleep 4; echo) | timeout 20 dpdk-testpmd -l 0,1 --file-prefix "vpc-vm-$E2E_ID" -m 128 --single-file-segments --no-pci \
+# testpmd forwards until it reads a line on stdin: it gets one once the data
+# plane has counted the 100 packets on vm1, not after a guessed sleep.
+mkfifo "$dir/vm.stdin"
+timeout 60 dpdk-testpmd -l 0,1 --file-prefix "vpc-vm-$E2E_ID" -m 128 --single-file-segments --no-pci \
   --vdev "net_pcap0,rx_pcap=$dir/in.pcap" --vdev "virtio_user0,path=$dir/vm1.sock" \
-  -- --forward-mode=io --no-flush-rx -a >"$dir/vm.log" 2>&1 || true
+  -- --forward-mode=io --no-flush-rx -a <"$dir/vm.stdin" >"$dir/vm.log" 2>&1 &
+VM_PID=$!
+exec 7>"$dir/vm.stdin"
+vm1_rx() {
+  "$E2E_PY" - "$dir/dp.sock" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"stats.get"}\n')
+buf = b""
+while not buf.endswith(b"\n"):
+    buf += s.recv(65536)
+ports = json.loads(buf)["result"]["ports"]
+print(next(p["rx_packets"] for p in ports if p["name"] == "vm1"))
+PY
+}
+vm1_has_100() { (($(vm1_rx) >= 100)); }
+e2e_wait_for 30 "the data plane to receive 100 packets on vm1" vm1_has_100 ||
+  e2e_fail "the data plane received $(vm1_rx) packets on vm1, expected 100 (testpmd log: $(tail -5 "$dir/vm.log"))"
+echo >&7
+exec 7>&-
+vm_status=0
+wait "$VM_PID" || vm_status=$?
+((vm_status == 0)) || { cat "$dir/vm.log"; e2e_fail "testpmd (the VM) exited with status $vm_status"; }
 grep -q "TX-packets: 100" "$dir/vm.log" || { cat "$dir/vm.log"; e2e_fail "the VM did not send 100 packets into virtio"; }
 
 # net_pcap writes its tx_pcap when the port closes: stop the data plane first.
 kill -TERM "$DP_PID"
-wait "$DP_PID" || true
+dp_status=0
+wait "$DP_PID" || dp_status=$?
 DP_PID=""
+((dp_status == 0)) || e2e_fail "vpc-dataplane exited with status $dp_status on SIGTERM (log: $(tail -5 "$dir/dataplane.log"))"
 
 routed=$(tshark -r "$dir/out.pcap" -Y 'eth.src == 02:76:70:63:00:01 && eth.dst == 02:00:00:00:02:01 && ip.ttl == 63 && ip.dst == 10.0.2.10' 2>/dev/null | wc -l)
 [[ $routed == 100 ]] || e2e_fail "expected 100 routed packets on db1, saw $routed"

@@ -1482,7 +1482,15 @@ MESON_TAIL = """\
            args : [pcap_run_case, meson.current_source_dir() / 'cases' / c, replay_exe],
            suite : 'pcap', timeout : 60, is_parallel : false)
     endforeach
+  else
+    # A missing tool fails the suite; it never makes the cases vanish.
+    test('pcap-tools-missing', find_program('bash'),
+         args : ['-c', 'echo "the pcap cases need /usr/bin/python3 with scapy and tshark (apt-get install ' +
+                 'python3-scapy tshark; tools/install-deps.sh does)" >&2; exit 1'],
+         suite : 'pcap')
   endif
+else
+  error('tests/pcap: replay_exe is not defined; tools/ must come before tests/ in meson.build')
 endif
 """
 

@@ -244,6 +244,6 @@ int main(int argc, char** argv) {
       std::printf("counter %s.%s %lu\n", c["stage"].get<std::string>().c_str(), c["name"].get<std::string>().c_str(),
                   static_cast<unsigned long>(c["packets"].get<uint64_t>()));
   dataplane->reset();
-  rte_eal_cleanup();
+  vpcnet::dp::eal_cleanup();
   return 0;
 }
