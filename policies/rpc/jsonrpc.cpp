@@ -10,7 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <future>
@@ -186,9 +189,10 @@ struct ServerState;
 struct Session : std::enable_shared_from_this<Session> {
   Session(stream_protocol::socket s, std::shared_ptr<ServerState> st)
       : sock(std::move(s)), buf(max_request_bytes + 1), state(std::move(st)) {}
+  ~Session();
   void start() { read(); }
   void read();
-  void on_read(const boost::system::error_code& ec, size_t n);
+  void on_line(size_t n);
   void respond(const std::string& resp);
   void write(std::string line, bool close_after);
 
@@ -201,36 +205,67 @@ struct Session : std::enable_shared_from_this<Session> {
 struct ServerState {
   const Dispatcher* dispatcher = nullptr;
   std::unique_ptr<asio::thread_pool> pool;  // null: handlers run on the io thread
+  ServerLimits limits;
+  std::atomic<size_t> buffered{0};  // bytes in (or reserved for) the sessions' buffers
   std::mutex mu;
   bool stopped = false;
   std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> sessions;
+
+  bool reserve(size_t n) {
+    size_t now = buffered.load(std::memory_order_relaxed);
+    do {
+      if (now + n > limits.max_buffered_bytes) return false;
+    } while (!buffered.compare_exchange_weak(now, now + n, std::memory_order_relaxed));
+    return true;
+  }
+  void unreserve(size_t n) { buffered.fetch_sub(n, std::memory_order_relaxed); }
 };
 
-void Session::read() {
-  auto self = shared_from_this();
-  asio::async_read_until(sock, buf, '\n',
-                         [self](const boost::system::error_code& ec, size_t n) { self->on_read(ec, n); });
-}
+Session::~Session() { state->unreserve(buf.size()); }
 
-void Session::on_read(const boost::system::error_code& ec, size_t n) {
+void Session::read() {
   {
     std::lock_guard lk(state->mu);
     if (state->stopped) return;
   }
-  if (ec == asio::error::not_found) {
-    // The line exceeds max_request_bytes: answer and hang up.
+  // A streambuf's data is one contiguous buffer.
+  const char* data = static_cast<const char*>(buf.data().data());
+  if (const void* nl = std::memchr(data, '\n', buf.size())) {  // already here (pipelined)
+    on_line(static_cast<size_t>(static_cast<const char*>(nl) - data) + 1);
+    return;
+  }
+  const size_t chunk = std::min<size_t>(64 * 1024, buf.max_size() - buf.size());
+  if (chunk == 0) {  // a line longer than max_request_bytes: answer and hang up
     write(error_response(nullptr, make_error(ErrorCode::invalid_request, "request too large")), true);
     return;
   }
-  if (ec) {
-    boost::system::error_code ignored;
-    sock.close(ignored);
+  if (!state->reserve(chunk)) {
+    write(error_response(nullptr, make_error(ErrorCode::invalid_request,
+                                             "server busy: its clients have " +
+                                                 std::to_string(state->limits.max_buffered_bytes >> 20) +
+                                                 " MiB of unfinished requests buffered; try again")),
+          true);
     return;
   }
-  // A streambuf's data is one contiguous buffer: copy it in one go (a
-  // config.apply line is megabytes; byte-wise iteration costs milliseconds).
+  auto self = shared_from_this();
+  sock.async_read_some(buf.prepare(chunk), [self, chunk](const boost::system::error_code& ec, size_t n) {
+    self->state->unreserve(chunk - n);  // what arrived stays counted while it is buffered
+    self->buf.commit(n);
+    if (ec) {
+      boost::system::error_code ignored;
+      self->sock.close(ignored);
+      return;
+    }
+    self->read();
+  });
+}
+
+void Session::on_line(size_t n) {
+  // Copied in one go (a config.apply line is megabytes; byte-wise iteration
+  // costs milliseconds).
   std::string line(static_cast<const char*>(buf.data().data()), n - 1);
   buf.consume(n);
+  state->unreserve(n);
   if (!line.empty() && line.back() == '\r') line.pop_back();
   if (line.find_first_not_of(" \t") == std::string::npos) {  // blank line: ignore
     read();
@@ -292,6 +327,23 @@ void accept_loop(std::shared_ptr<Acceptor> acc, std::shared_ptr<ServerState> st)
       socklen_t len = sizeof(cred);
       const bool known = ::getsockopt(s.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
       auto session = std::make_shared<Session>(std::move(s), st);
+      size_t open_sessions = 0;
+      {
+        std::lock_guard lk(st->mu);
+        for (auto it = st->sessions.begin(); it != st->sessions.end();) {
+          if (it->expired()) it = st->sessions.erase(it);
+          else ++it;
+        }
+        open_sessions = st->sessions.size();
+      }
+      if (open_sessions >= st->limits.max_connections) {
+        session->write(error_response(nullptr, make_error(ErrorCode::invalid_request,
+                                                          "server busy: " + std::to_string(open_sessions) +
+                                                              " connections are open, the most it serves; try again")),
+                       true);
+        accept_loop(acc, st);
+        return;
+      }
       if (!known || !peer_allowed(cred.uid, ::geteuid())) {
         // Only root and the daemon's own user may talk to it (the socket's
         // mode says the same; this holds even if the mode is widened).
@@ -311,6 +363,19 @@ void accept_loop(std::shared_ptr<Acceptor> acc, std::shared_ptr<ServerState> st)
         st->sessions.insert(session);
       }
       session->start();
+    } else if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+               ec == asio::error::no_memory) {
+      // Out of file descriptors (EMFILE/ENFILE) or memory: accepting again at
+      // once would spin a core on the same error. Wait, and say so (once a
+      // minute at most).
+      static std::atomic<int64_t> last_log{0};
+      const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::steady_clock::now().time_since_epoch()).count();
+      if (now - last_log.exchange(now) >= 60)
+        std::fprintf(stderr, "jsonrpc: accept failed (%s); retrying every 100 ms\n", ec.message().c_str());
+      auto timer = std::make_shared<asio::steady_timer>(acc->get_executor(), std::chrono::milliseconds(100));
+      timer->async_wait([acc, st, timer](const boost::system::error_code&) { accept_loop(acc, st); });
+      return;
     }
     accept_loop(acc, st);
   });
@@ -338,17 +403,18 @@ struct Server::Impl {
   std::shared_ptr<ServerState> state = std::make_shared<ServerState>();
   std::shared_ptr<Acceptor> acceptor;
   unsigned handler_threads;
+  ServerLimits limits;
   bool started = false;
 
-  Impl(asio::io_context& i, std::string p, const Dispatcher& d, unsigned m, unsigned threads)
-      : io(i), path(std::move(p)), mode(m), handler_threads(threads) {
+  Impl(asio::io_context& i, std::string p, const Dispatcher& d, unsigned m, unsigned threads, ServerLimits l)
+      : io(i), path(std::move(p)), mode(m), handler_threads(threads), limits(l) {
     state->dispatcher = &d;
   }
 };
 
 Server::Server(asio::io_context& io, std::string socket_path, const Dispatcher& dispatcher, unsigned mode,
-               unsigned handler_threads)
-    : impl_(std::make_unique<Impl>(io, std::move(socket_path), dispatcher, mode, handler_threads)) {}
+               unsigned handler_threads, ServerLimits limits)
+    : impl_(std::make_unique<Impl>(io, std::move(socket_path), dispatcher, mode, handler_threads, limits)) {}
 
 Server::~Server() { stop(); }
 
@@ -397,6 +463,7 @@ Status Server::start() {
   // A fresh state per start: handlers of a previous run see theirs stopped.
   auto state = std::make_shared<ServerState>();
   state->dispatcher = impl_->state->dispatcher;
+  state->limits = impl_->limits;
   if (impl_->handler_threads > 0) state->pool = std::make_unique<asio::thread_pool>(impl_->handler_threads);
   impl_->state = state;
   impl_->acceptor = acc;

@@ -49,6 +49,13 @@ class Dispatcher {
 // Serves a Dispatcher on a Unix socket (created with the given mode, an old
 // socket file at that path is replaced). Requests on one connection are
 // answered in order; connections are served concurrently on the io_context.
+// What one server lets its clients take; beyond it a client is answered with
+// an error and disconnected, and the others go on.
+struct ServerLimits {
+  size_t max_connections = 64;
+  size_t max_buffered_bytes = 256u << 20;  // request bytes buffered over all connections
+};
+
 class Server {
  public:
   // handler_threads = 0: handlers run on the io_context's thread, one at a
@@ -57,7 +64,7 @@ class Server {
   // dispatcher's handlers must then be safe to call concurrently. A
   // connection's requests are answered in order either way.
   Server(boost::asio::io_context& io, std::string socket_path, const Dispatcher& dispatcher,
-         unsigned mode = 0600, unsigned handler_threads = 0);
+         unsigned mode = 0600, unsigned handler_threads = 0, ServerLimits limits = {});
   ~Server();
   Status start();
   void stop();

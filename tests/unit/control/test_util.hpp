@@ -40,8 +40,9 @@ class TempDir {
 // A jsonrpc::Server with its own io_context on its own thread.
 class ServerThread {
  public:
-  ServerThread(std::string path, const jsonrpc::Dispatcher& d, unsigned handler_threads = 0)
-      : server_(io_, std::move(path), d, 0600, handler_threads) {}
+  ServerThread(std::string path, const jsonrpc::Dispatcher& d, unsigned handler_threads = 0,
+               jsonrpc::ServerLimits limits = {})
+      : server_(io_, std::move(path), d, 0600, handler_threads, limits) {}
   ~ServerThread() { stop(); }
   Status start() {
     auto st = server_.start();

@@ -203,6 +203,73 @@ TEST(ServerClient, WithAHandlerPoolAWaitingHandlerHoldsUpOnlyItsConnection) {
   EXPECT_TRUE(waiter_done);
 }
 
+// A raw client: connects, sends text, returns what the server answers until it hangs up or 5 s pass.
+struct RawClient {
+  int fd = -1;
+  explicit RawClient(const std::string& path) {
+    fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  ~RawClient() {
+    if (fd >= 0) ::close(fd);
+  }
+  bool send(const std::string& text) { return ::send(fd, text.data(), text.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(text.size()); }
+  std::string read_line() {
+    std::string out;
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    char c;
+    while (::recv(fd, &c, 1, 0) == 1 && c != '\n') out.push_back(c);
+    return out;
+  }
+};
+
+TEST(ServerClient, ConnectionsBeyondTheLimitAreAnsweredBusy) {
+  TempDir dir;
+  auto d = make_dispatcher();
+  const std::string path = dir / "limit.sock";
+  ServerThread server(path, d, 0, jsonrpc::ServerLimits{.max_connections = 2});
+  ASSERT_TRUE(server.start().ok());
+  RawClient a(path), b(path);
+  ASSERT_TRUE(a.send(R"({"jsonrpc":"2.0","id":1,"method":"echo","params":{}})" "\n"));
+  ASSERT_TRUE(b.send(R"({"jsonrpc":"2.0","id":1,"method":"echo","params":{}})" "\n"));
+  EXPECT_NE(a.read_line().find("result"), std::string::npos);
+  EXPECT_NE(b.read_line().find("result"), std::string::npos);
+  RawClient c(path);
+  const std::string busy = c.read_line();
+  EXPECT_NE(busy.find("server busy: 2 connections are open"), std::string::npos) << busy;
+  // The two served ones still are.
+  ASSERT_TRUE(a.send(R"({"jsonrpc":"2.0","id":2,"method":"echo","params":{}})" "\n"));
+  EXPECT_NE(a.read_line().find("result"), std::string::npos);
+}
+
+TEST(ServerClient, BufferedBytesAreCappedOverAllConnections) {
+  TempDir dir;
+  auto d = make_dispatcher();
+  const std::string path = dir / "buffered.sock";
+  ServerThread server(path, d, 0, jsonrpc::ServerLimits{.max_buffered_bytes = 1u << 20});
+  ASSERT_TRUE(server.start().ok());
+  // Two clients each send 700 KB without a newline: together past 1 MiB.
+  const std::string junk(700 * 1024, 'x');
+  RawClient a(path), b(path);
+  a.send(junk);
+  b.send(junk);
+  std::string answer_a = a.read_line(), answer_b = b.read_line();
+  const bool one_busy = answer_a.find("server busy") != std::string::npos ||
+                        answer_b.find("server busy") != std::string::npos;
+  EXPECT_TRUE(one_busy) << answer_a << " / " << answer_b;
+  // A new client with a normal request is served once the busy one is gone.
+  RawClient c(path);
+  ASSERT_TRUE(c.send(R"({"jsonrpc":"2.0","id":3,"method":"echo","params":{"ok":1}})" "\n"));
+  EXPECT_NE(c.read_line().find("result"), std::string::npos);
+}
+
 TEST(ServerClient, RoundTrip) {
   TempDir dir;
   auto d = make_dispatcher();
