@@ -244,7 +244,7 @@ uint64_t FlowTimeouts::timeout(const Flow& f) const {
     // sends, the short timeout, so a flood of bare ACKs cannot hold slots for
     // the 5 days of an established connection.
     case FlowState::established:
-      return f.packets[1].load(std::memory_order_relaxed) == 0 ? tcp_syn : tcp_established;
+      return answered(f) ? tcp_established : tcp_syn;
     case FlowState::fin_wait: return tcp_fin;
     case FlowState::time_wait:
     case FlowState::closed: return tcp_closed;
@@ -465,7 +465,7 @@ bool evictable(const Flow& f) {
     case FlowState::syn_sent:
     case FlowState::one_way:
     case FlowState::fragment: return true;
-    case FlowState::established: return f.packets[1].load(std::memory_order_relaxed) == 0;  // a pick-up
+    case FlowState::established: return !answered(f);  // a pick-up
     default: return false;
   }
 }

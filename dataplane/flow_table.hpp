@@ -174,6 +174,10 @@ struct FlowTableStats {
   uint64_t evicted;  // unanswered, rejected or fragment entries evicted to make room
 };
 
+// Whether the responder has sent anything yet (an established TCP flow
+// without it was picked up mid-stream and never answered).
+inline bool answered(const Flow& f) { return f.packets[1].load(std::memory_order_relaxed) != 0; }
+
 // Whether a full table may evict f for a new flow: nobody answered it yet (a
 // SYN, a pick-up, one-way traffic), its rules rejected it, or it is a
 // fragment entry. An answered flow is never evicted.
