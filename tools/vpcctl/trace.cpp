@@ -3,8 +3,7 @@
 #include <iostream>
 #include <memory>
 
-#include <pcap/pcap.h>
-
+#include "tools/pcap/pcap_frames.hpp"
 #include "tools/vpcctl/output.hpp"
 #include "tools/vpcctl/registry.hpp"
 
@@ -15,27 +14,15 @@ using nlohmann::json;
 
 // Frame `index` (1-based) of a pcap file, as hex.
 std::string read_pcap_frame_hex(const std::string& path, size_t index) {
-  char err[PCAP_ERRBUF_SIZE];
-  pcap_t* p = pcap_open_offline(path.c_str(), err);
-  if (p == nullptr) fail("--pcap " + path + ": " + err);
-  if (pcap_datalink(p) != DLT_EN10MB) {
-    pcap_close(p);
-    fail("--pcap " + path + ": not an Ethernet capture");
-  }
-  pcap_pkthdr* h;
-  const u_char* data;
+  auto frames = vpcnet::pcap::read_frames(path);
+  if (!frames) fail("--pcap " + frames.error().message);
+  if (index == 0 || index > frames->size()) fail("--pcap " + path + ": has no frame number " + std::to_string(index));
+  static const char* digits = "0123456789abcdef";
   std::string hex;
-  for (size_t i = 1; pcap_next_ex(p, &h, &data) == 1; ++i) {
-    if (i != index) continue;
-    static const char* digits = "0123456789abcdef";
-    for (uint32_t k = 0; k < h->caplen; ++k) {
-      hex += digits[data[k] >> 4];
-      hex += digits[data[k] & 0xf];
-    }
-    break;
+  for (uint8_t b : (*frames)[index - 1].bytes) {
+    hex += digits[b >> 4];
+    hex += digits[b & 0xf];
   }
-  pcap_close(p);
-  if (hex.empty()) fail("--pcap " + path + ": has no frame number " + std::to_string(index));
   return hex;
 }
 
