@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Builds vpcnet twice and runs every test in both builds:
+# Builds vpcnet three times and runs the tests of each build:
 #
-#   build        debugoptimized, -Dwerror=true
-#   build-asan   AddressSanitizer + UndefinedBehaviorSanitizer, -Dwerror=true
+#   build        debugoptimized, -Dwerror=true: every test
+#   build-asan   AddressSanitizer + UndefinedBehaviorSanitizer: every test
+#   build-fuzz   clang, libFuzzer + ASan + UBSan: only the fuzz targets, each
+#                fuzzing for FUZZ_SECONDS (default 60) from its corpus
 #
 # Installs the dependencies first (tools/install-deps.sh, fast when they are
 # there). Exits non-zero if any build or test fails; the last line is the
 # summary "vpcnet: N passed, N failed, N skipped".
 #
 # Environment: JOBS (default: number of cores), TEST_BUILDS (default
-# "build build-asan"), BUILD_SUFFIX (build directories are build$BUILD_SUFFIX
+# "build build-asan build-fuzz"), FUZZ_SECONDS, BUILD_SUFFIX (build directories are build$BUILD_SUFFIX
 # and build$BUILD_SUFFIX-asan, e.g. BUILD_SUFFIX=-mine), MESON_TEST_ARGS (extra
 # `meson test` arguments, e.g. "--suite e2e").
 set -uo pipefail
@@ -17,7 +19,8 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
 JOBS=${JOBS:-$(nproc)}
-TEST_BUILDS=${TEST_BUILDS:-build build-asan}
+TEST_BUILDS=${TEST_BUILDS:-build build-asan build-fuzz}
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 
 log() { printf '\n[test.sh %s] %s\n' "$(date +%T)" "$*"; }
 
@@ -33,6 +36,7 @@ options_of() {
     build) echo "--buildtype=debugoptimized -Dwerror=true" ;;
     # b_lundef=false: with -fsanitize the runtime supplies symbols at load time.
     build-asan) echo "--buildtype=debugoptimized -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false" ;;
+    build-fuzz) echo "--buildtype=debugoptimized -Dwerror=true -Dfuzzing=true -Dfuzz_seconds=$FUZZ_SECONDS -Db_sanitize=address,undefined -Db_lundef=false" ;;
     *) return 1 ;;
   esac
 }
@@ -75,16 +79,25 @@ for config in $TEST_BUILDS; do
   opts=$(options_of "$config") || { log "unknown build $config"; failures+=("$config: unknown"); failed=$((failed + 1)); continue; }
   b=build$BUILD_SUFFIX${config#build}
   log "configure $b ($opts)"
+  # The fuzz build is clang's (libFuzzer); the others use the default compiler.
+  compilers=()
+  [[ $config == build-fuzz ]] && compilers=(env CC=clang-14 CXX=clang++-14)
   # shellcheck disable=SC2086
   if [[ -f $b/meson-private/coredata.dat ]]; then
     meson setup --reconfigure "$b" $opts
   else
     rm -rf "$b"
-    meson setup "$b" $opts
+    "${compilers[@]}" meson setup "$b" $opts
   fi || { failures+=("$b: meson setup"); failed=$((failed + 1)); continue; }
 
   log "build $b"
-  if ! ninja -C "$b" -j "$JOBS"; then
+  targets=() test_args=()
+  if [[ $config == build-fuzz ]]; then
+    # Only the fuzz targets (and what they link) are built and run there.
+    mapfile -t targets < <(sed -n "s/^  '\([a-z_]*_fuzz\)' :.*/tests\/fuzz\/\1/p" tests/fuzz/meson.build)
+    test_args=(--no-rebuild --suite fuzz)
+  fi
+  if ! ninja -C "$b" -j "$JOBS" "${targets[@]}"; then
     failures+=("$b: build")
     failed=$((failed + 1))
     continue
@@ -96,7 +109,7 @@ for config in $TEST_BUILDS; do
   [[ $config == build-asan ]] && mult=3
   # shellcheck disable=SC2086
   if ! meson test -C "$b" --print-errorlogs --num-processes "$JOBS" \
-      --timeout-multiplier "$mult" ${MESON_TEST_ARGS:-}; then
+      --timeout-multiplier "$mult" "${test_args[@]}" ${MESON_TEST_ARGS:-}; then
     failures+=("$b: meson test")
   fi
   count_results "$b"
