@@ -30,12 +30,14 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const DataplaneOptions& opt
     return make_error(ErrorCode::internal_error,
                       fmt::format("cannot allocate {} packet buffers: {} (give EAL more memory, e.g. -m 512)",
                                   options.mbufs, rte_strerror(rte_errno)));
-  for (const auto& port : dp->ports_) {
-    if (auto st = configure_port(port.port_id, static_cast<uint16_t>(options.workers), dp->pool_); !st) {
-      Error e = st.error();
+  for (auto& port : dp->ports_) {
+    auto rx_queues = configure_port(port.port_id, static_cast<uint16_t>(options.workers), dp->pool_);
+    if (!rx_queues) {
+      Error e = rx_queues.error();
       e.message = fmt::format("--port {}: {}", port.name, e.message);
       return e;
     }
+    port.rx_queues = *rx_queues;
   }
   dp->store_ = std::make_unique<ConfigStore>(options.workers);
   auto flows = FlowTable::create(options.flow_capacity, options.workers, dp->store_->qsbr());
@@ -56,7 +58,8 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const DataplaneOptions& opt
     wc.idle_sleep_us = options.idle_sleep_us;
     wc.flow_log_interval_ns = uint64_t{options.flow_log_interval_s} * 1'000'000'000ull;
     wc.hold = options.hold;
-    for (size_t p = w; p < dp->ports_.size(); p += options.workers) wc.rx_ports.push_back(dp->ports_[p].port_id);
+    for (size_t p = w; p < dp->ports_.size(); p += options.workers)
+      for (uint16_t q = 0; q < dp->ports_[p].rx_queues; ++q) wc.rx_queues.push_back({dp->ports_[p].port_id, q});
     dp->workers_.push_back(std::make_unique<Worker>(std::move(wc), *dp->store_, *dp->pipeline_, dp->counters_[w],
                                                       *dp->flows_, dp->rule_hits_));
   }

@@ -81,7 +81,7 @@ Result<Port> probe_port(const PortSpec& spec) {
   return Port{spec.name, spec.devargs, port_id, spec.role};
 }
 
-Status configure_port(uint16_t port_id, uint16_t tx_queues, rte_mempool* pool) {
+Result<uint16_t> configure_port(uint16_t port_id, uint16_t tx_queues, rte_mempool* pool) {
   rte_eth_dev_info info{};
   if (int rc = rte_eth_dev_info_get(port_id, &info); rc != 0)
     return make_error(ErrorCode::internal_error, fmt::format("port {}: {}", port_id, rte_strerror(-rc)));
@@ -89,22 +89,24 @@ Status configure_port(uint16_t port_id, uint16_t tx_queues, rte_mempool* pool) {
     return make_error(ErrorCode::invalid_params,
                       fmt::format("port {} ({}) has {} TX queues, {} workers need one each", port_id,
                                   info.driver_name, info.max_tx_queues, tx_queues));
+  const uint16_t rx_queues = info.max_rx_queues >= tx_queues ? tx_queues : 1;
   rte_eth_conf conf{};
-  if (int rc = rte_eth_dev_configure(port_id, 1, tx_queues, &conf); rc != 0)
+  if (int rc = rte_eth_dev_configure(port_id, rx_queues, tx_queues, &conf); rc != 0)
     return make_error(ErrorCode::internal_error, fmt::format("port {}: configure: {}", port_id, rte_strerror(-rc)));
   uint16_t nb_rx = rx_descriptors, nb_tx = tx_descriptors;
   rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &nb_rx, &nb_tx);
   int socket = rte_eth_dev_socket_id(port_id);
   if (socket < 0) socket = 0;
-  if (int rc = rte_eth_rx_queue_setup(port_id, 0, nb_rx, socket, nullptr, pool); rc != 0)
-    return make_error(ErrorCode::internal_error, fmt::format("port {}: RX queue: {}", port_id, rte_strerror(-rc)));
+  for (uint16_t q = 0; q < rx_queues; ++q)
+    if (int rc = rte_eth_rx_queue_setup(port_id, q, nb_rx, socket, nullptr, pool); rc != 0)
+      return make_error(ErrorCode::internal_error, fmt::format("port {}: RX queue {}: {}", port_id, q, rte_strerror(-rc)));
   for (uint16_t q = 0; q < tx_queues; ++q)
     if (int rc = rte_eth_tx_queue_setup(port_id, q, nb_tx, socket, nullptr); rc != 0)
       return make_error(ErrorCode::internal_error, fmt::format("port {}: TX queue {}: {}", port_id, q, rte_strerror(-rc)));
   if (int rc = rte_eth_dev_start(port_id); rc != 0)
     return make_error(ErrorCode::internal_error, fmt::format("port {}: start: {}", port_id, rte_strerror(-rc)));
   rte_eth_promiscuous_enable(port_id);  // the router MAC is not the port's own MAC
-  return Ok{};
+  return rx_queues;
 }
 
 rte_mempool* create_packet_pool(const char* name, unsigned mbufs) {
@@ -121,7 +123,7 @@ nlohmann::json port_info(const Port& port) {
   return {{"name", port.name},       {"port_id", port.port_id},   {"role", port_role_name(port.role)},
           {"devargs", port.devargs},
           {"driver", info.driver_name ? info.driver_name : ""}, {"mac", mac_string(mac)},
-          {"link_up", link.link_status == RTE_ETH_LINK_UP}};
+          {"rx_queues", port.rx_queues}, {"link_up", link.link_status == RTE_ETH_LINK_UP}};
 }
 
 nlohmann::json port_stats(const Port& port) {

@@ -38,13 +38,17 @@ struct Port {
   std::string devargs;
   uint16_t port_id = 0;
   PortRole role = PortRole::workload;
+  uint16_t rx_queues = 1;  // all polled by the worker that owns the port
 };
 
 // Creates the device (rte_dev_probe) and finds its ethdev port.
 Result<Port> probe_port(const PortSpec& spec);
 
-// One RX queue (polled by one worker) and one TX queue per worker, started.
-Status configure_port(uint16_t port_id, uint16_t tx_queues, rte_mempool* pool);
+// One TX queue per worker, and RX queues polled by the one worker that owns
+// the port: as many as TX queues when the device has that many (net_tap
+// refuses fewer; the kernel spreads a TAP's frames over its queues), else one.
+// Started. Returns the number of RX queues.
+Result<uint16_t> configure_port(uint16_t port_id, uint16_t tx_queues, rte_mempool* pool);
 
 // A packet pool whose mbufs carry PacketMeta in their private area.
 rte_mempool* create_packet_pool(const char* name, unsigned mbufs);

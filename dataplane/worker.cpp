@@ -41,8 +41,9 @@ uint32_t Worker::poll_once(uint64_t now_ns) {
   uint32_t received = 0;
   Burst burst;
   PortSink sink{tx_, counters_};
-  for (uint16_t port : config_.rx_ports) {
-    burst.count = rte_eth_rx_burst(port, 0, burst.pkts, config_.burst_size);
+  for (const RxQueue& rx : config_.rx_queues) {
+    const uint16_t port = rx.port;
+    burst.count = rte_eth_rx_burst(port, rx.queue, burst.pkts, config_.burst_size);
     if (burst.count == 0) continue;
     received += burst.count;
     if (gen == nullptr) {

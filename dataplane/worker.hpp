@@ -16,9 +16,14 @@
 
 namespace vpcnet::dp {
 
+struct RxQueue {
+  uint16_t port = 0, queue = 0;
+};
+
 struct WorkerConfig {
   unsigned id = 0;                // also the RCU thread id and the TX queue on every port
-  std::vector<uint16_t> rx_ports; // each port's RX queue 0 is polled by exactly one worker
+  // The RX queues it polls: every queue of the ports it owns (a port has one owner).
+  std::vector<RxQueue> rx_queues;
   uint16_t burst_size = 32;
   unsigned idle_sleep_us = 100;   // 0: never sleep (pure polling)
   unsigned idle_polls_before_sleep = 256;

@@ -21,6 +21,7 @@
 #                                        default they are taken from ./build)
 #   E2E_KEEP=1                           keep the temp directory (logs, state)
 #   E2E_EAL_ARGS                         extra EAL arguments for the data plane
+#   E2E_LCORES                           its lcores (default "-l 0,1": one worker)
 #   E2E_DP_ARGS                          extra vpc-dataplane arguments (after
 #                                        "--"), e.g. "--flow-log-interval 2"
 #   E2E_CD_ARGS                          extra vpc-controld arguments
@@ -235,8 +236,11 @@ e2e_start_dataplane() {
   # of --in-memory that matters without hugepages (no shared config files, no
   # multi-process socket), and the unique --file-prefix keeps the runtime
   # directory (telemetry socket) of concurrent data planes apart.
-  # shellcheck disable=SC2054 # "-l 0,1" is one EAL argument
-  eal=(--no-huge -m 512 --no-shconf --no-pci -l 0,1)
+  # lcore 0 serves RPC, every further lcore is a worker. E2E_LCORES replaces
+  # the default "-l 0,1" (one worker), e.g. "--lcores 0@0,1@1,2@1": two
+  # workers sharing CPU 1.
+  # shellcheck disable=SC2206
+  eal=(--no-huge -m 512 --no-shconf --no-pci ${E2E_LCORES:--l 0,1})
   [[ -n $E2E_FILE_PREFIX ]] && eal+=(--file-prefix "$E2E_FILE_PREFIX")
   # shellcheck disable=SC2206
   eal+=(${E2E_EAL_ARGS:-})

@@ -13,14 +13,14 @@ using nlohmann::json;
 void print_ports(std::ostream& out, const json& r) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& p : r.value("ports", json::array())) {
-    rows.push_back({field(p, "name"), field(p, "port_id"), field(p, "driver"), field(p, "mac"),
-                    p.value("link_up", false) ? "up" : "down", field(p, "devargs")});
+    rows.push_back({field(p, "name"), field(p, "port_id"), field(p, "role"), field(p, "driver"), field(p, "mac"),
+                    p.value("link_up", false) ? "up" : "down", field(p, "rx_queues"), field(p, "devargs")});
   }
   if (rows.empty()) {
     out << "no ports\n";
     return;
   }
-  print_table(out, {"NAME", "PORT_ID", "DRIVER", "MAC", "LINK", "DEVARGS"}, rows);
+  print_table(out, {"NAME", "PORT_ID", "ROLE", "DRIVER", "MAC", "LINK", "RX_QUEUES", "DEVARGS"}, rows);
 }
 
 Command::Added add_ports(CLI::App& app, const Rpc& rpc) {
