@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   std::string flow_log_dir;
   control::FlowLogOptions flow_log;
   bool recover = false;
+  control::PolicyLimits limits;
 
   CLI::App app{"vpc-controld: vpcnet control daemon (desired state, compiler, pushes to vpc-dataplane)"};
   app.add_option("--state-dir", state_dir, "Directory holding state.yaml and generation")->capture_default_str();
@@ -39,6 +40,15 @@ int main(int argc, char** argv) {
   app.add_flag("--recover", recover,
                "Start from STATE_DIR/state.yaml.prev (the state accepted before the last one) when state.yaml is "
                "damaged or missing; it is written back as state.yaml under a new generation number");
+  app.add_option("--max-documents", limits.documents_per_apply,
+                 "Most documents one apply may hold; a larger one is refused whole")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-rules", limits.rules_per_list,
+                 "Most entries of one rule list of one document (a SecurityGroup's ingress or egress, a NetworkAcl's "
+                 "inbound or outbound, a RouteTable's routes); a document over it is refused with file, line and field")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   spdlog::set_level(spdlog::level::from_str(log_level));
@@ -58,7 +68,7 @@ int main(int argc, char** argv) {
                store.state().documents().size());
 
   control::DataplaneLink link(dataplane_socket);
-  control::PolicyService service(store, &link);
+  control::PolicyService service(store, &link, limits);
   if (auto st = service.init(); !st) {
     spdlog::error("the stored state does not validate ({}); nothing is pushed until the next successful change",
                   st.error().to_string());

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "control/dataplane_link.hpp"
+#include "policies/kind_registry.hpp"
 #include "policies/model.hpp"
 
 namespace vpcnet::control {
@@ -73,7 +74,32 @@ json PolicyService::yaml_to_json(const YAML::Node& node) {
   return obj;
 }
 
-PolicyService::PolicyService(StateStore& store, DataplaneLink* link) : store_(store), link_(link) {}
+PolicyService::PolicyService(StateStore& store, DataplaneLink* link, PolicyLimits limits)
+    : store_(store), link_(link), limits_(limits) {}
+
+Status PolicyService::check_limits(const Document& d, const std::string& file, size_t documents) const {
+  auto refuse = [&](int line, const std::string& field, const std::string& message) -> Status {
+    Error e = make_error(ErrorCode::invalid_policy, message);
+    e.file = file;
+    e.line = line;
+    e.field = field;
+    return e;
+  };
+  if (documents > limits_.documents_per_apply)
+    return refuse(d.line, "kind",
+                  "this apply holds more than " + std::to_string(limits_.documents_per_apply) +
+                      " documents (the limit of vpc-controld --max-documents); apply them in parts");
+  const KindInfo* info = kind_registry().find(d.kind);
+  if (info == nullptr || !d.spec.IsMap()) return Ok{};  // validation reports those
+  for (const auto& field : info->rule_fields) {
+    const YAML::Node list = d.spec[field];  // an invalid node when the field is absent
+    if (list.IsDefined() && list.IsSequence() && list.size() > limits_.rules_per_list)
+      return refuse(d.line_of(list, d.line), "spec." + field,
+                    std::to_string(list.size()) + " entries, more than " + std::to_string(limits_.rules_per_list) +
+                        " (the limit of vpc-controld --max-rules)");
+  }
+  return Ok{};
+}
 
 Status PolicyService::init() {
   std::lock_guard lk(mu_);
@@ -138,6 +164,7 @@ Result<PolicyService::Candidate> PolicyService::prepare(const DesiredState& base
         return e;
       }
       seen[key] = {d.file.empty() ? f.file : d.file, d.line};
+      if (auto st = check_limits(d, seen[key].first, seen.size()); !st) return st.error();
       c.names.push_back(key_name(d.kind, d.name));
       c.state.put(std::move(d));
     }

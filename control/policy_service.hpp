@@ -28,10 +28,19 @@ class DataplaneLink;
 // {file, text}: `file` is the name the client gave (used in error messages).
 using PolicyFile = vpcnet::PolicyFile;
 
+// What one change may hold (vpc-controld --max-documents, --max-rules): a
+// request over them is refused whole, with file, line and field.
+struct PolicyLimits {
+  size_t documents_per_apply = 100'000;
+  // Entries of one rule list of one document (a SecurityGroup's ingress, a
+  // NetworkAcl's outbound, a RouteTable's routes: KindInfo::rule_fields).
+  size_t rules_per_list = 10'000;
+};
+
 class PolicyService {
  public:
   // `link` may be null (no data plane: every change stays "pending").
-  PolicyService(StateStore& store, DataplaneLink* link);
+  PolicyService(StateStore& store, DataplaneLink* link, PolicyLimits limits = {});
 
   // Compiles the state loaded by the store. An error means the stored state no
   // longer validates; the service still runs (nothing is pushed until a
@@ -77,6 +86,8 @@ class PolicyService {
   Result<Candidate> prepare(const DesiredState& base, const std::vector<PolicyFile>& files,
                             uint64_t generation) const;
   Result<CompiledConfig> check(const DesiredState& state, uint64_t generation) const;
+  // The document (from `file`, the n-th of its request) against limits_.
+  Status check_limits(const Document& d, const std::string& file, size_t n) const;
   // Push + persist + make current. Called with change_mu_ held.
   Result<Pushed> commit(DesiredState state, CompiledConfig compiled);
   nlohmann::json change_result(const Pushed& p, nlohmann::json result) const;
@@ -89,6 +100,7 @@ class PolicyService {
   mutable std::mutex mu_;
   StateStore& store_;
   DataplaneLink* link_;
+  const PolicyLimits limits_;
   DesiredState state_;
   uint64_t generation_ = 0;
   std::optional<CompiledConfig> compiled_;

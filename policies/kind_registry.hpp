@@ -43,6 +43,9 @@ struct KindInfo {
   std::string extends;
   // The spec fields it reads, in the order they are described to the user.
   std::vector<std::string> fields;
+  // Those of them that are lists of rules (or routes): vpc-controld limits
+  // their length (--max-rules).
+  std::vector<std::string> rule_fields;
 
   // Decodes every document of the kind into the model; fails by throwing
   // Invalid (SpecReader::fail), with file, line and field.

@@ -264,6 +264,7 @@ const KindRegistrar registrar({
     .capability = "filter",
     .after = {"Subnet"},
     .fields = {"subnets", "inbound", "outbound"},
+    .rule_fields = {"inbound", "outbound"},
     .decode = decode,
     .compile = compile_acls,
     .write_json = write_json,

@@ -412,6 +412,7 @@ const KindRegistrar registrar({
     .capability = "filter",
     .after = {"Vpc"},
     .fields = {"vpc", "description", "ingress", "egress"},
+    .rule_fields = {"ingress", "egress"},
     .decode = decode,
     .validate = validate,
     .compile = compile_groups,

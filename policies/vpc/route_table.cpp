@@ -308,6 +308,7 @@ const KindRegistrar registrar({
     .capability = "vpc",
     .after = {"Vpc", "Subnet"},
     .fields = {"vpc", "subnets", "routes"},
+    .rule_fields = {"routes"},
     .decode = decode,
     .validate = validate,
     .compile = compile_tables,

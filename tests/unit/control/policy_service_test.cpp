@@ -167,6 +167,46 @@ TEST(PolicyService, BadFileLeavesStateUntouched) {
   EXPECT_EQ(reloaded.state().to_yaml(), before);
 }
 
+TEST(PolicyService, LimitsRefuseTheWholeChangeWithFileLineAndField) {
+  TempDir dir;
+  StateStore store(dir.path());
+  ASSERT_TRUE(store.load().ok());
+  PolicyService svc(store, nullptr, control::PolicyLimits{.documents_per_apply = 3, .rules_per_list = 2});
+  ASSERT_TRUE(svc.init().ok());
+  ASSERT_TRUE(svc.apply({{"vpc.yaml", kVpc}, {"web.yaml", std::string(kSubnet) + "---\n" + kInterface}}).ok());
+  const std::string before = svc.state().to_yaml();
+
+  // A fourth document in one apply: refused at it, nothing applied.
+  const std::string db = "kind: Subnet\nname: db\nspec:\n  vpc: prod\n  cidrs: [10.0.2.0/24]\n";
+  auto many = svc.apply({{"vpc.yaml", kVpc}, {"web.yaml", std::string(kSubnet) + "---\n" + kInterface + "---\n" + db}});
+  ASSERT_FALSE(many.ok());
+  EXPECT_EQ(many.error().code, ErrorCode::invalid_policy);
+  EXPECT_EQ(many.error().file, "web.yaml");
+  EXPECT_EQ(many.error().line, 17) << many.error().to_string();
+  EXPECT_NE(many.error().message.find("--max-documents"), std::string::npos) << many.error().message;
+
+  // Three rules in one list, the limit is two: the list is named with its line.
+  const std::string sg =
+      "kind: SecurityGroup\nname: web\nspec:\n  vpc: prod\n  ingress:\n"
+      "    - {protocol: tcp, ports: 80, cidr: 0.0.0.0/0}\n"
+      "    - {protocol: tcp, ports: 443, cidr: 0.0.0.0/0}\n"
+      "    - {protocol: tcp, ports: 22, cidr: 10.0.0.0/8}\n"
+      "  egress:\n    - {protocol: all, cidr: 0.0.0.0/0}\n";
+  auto rules = svc.apply({{"sg.yaml", sg}});
+  ASSERT_FALSE(rules.ok());
+  EXPECT_EQ(rules.error().file, "sg.yaml");
+  EXPECT_EQ(rules.error().field, "spec.ingress");
+  EXPECT_EQ(rules.error().line, 6) << rules.error().to_string();
+  EXPECT_NE(rules.error().message.find("3 entries, more than 2"), std::string::npos) << rules.error().message;
+  EXPECT_EQ(svc.generation(), 1u);
+  EXPECT_EQ(svc.state().to_yaml(), before);
+
+  // Two rules is within it.
+  const std::string two = sg.substr(0, sg.find("    - {protocol: tcp, ports: 22")) + "  egress: []\n";
+  auto ok = svc.apply({{"sg.yaml", two}});
+  EXPECT_TRUE(ok.ok()) << ok.error().to_string();
+}
+
 TEST(PolicyService, ValidateDeleteGet) {
   TempDir dir;
   StateStore store(dir.path());
