@@ -42,7 +42,7 @@ wait "$TALK4" "$TALK6" || true
 for v in 4 6; do
   f=$E2E_TMP/talk$v.json
   [[ -f $f ]] || e2e_fail "IPv$v talk wrote no result"
-  read -r sent echoed error < <(e2e_json "$f" 'f"{d[\"sent\"]} {d[\"echoed\"]} {d[\"error\"]}"')
+  read -r sent echoed error < <(e2e_json "$f" '"%s %s %s" % (d["sent"], d["echoed"], d["error"])')
   [[ $error == None ]] || e2e_fail "IPv$v connection: $error after $echoed of $((MESSAGES * 512)) bytes"
   ((sent == MESSAGES * 512 && echoed == sent)) || e2e_fail "IPv$v: sent $sent, echoed $echoed"
   e2e_pass "IPv$v: all $MESSAGES messages echoed ($echoed bytes)"
