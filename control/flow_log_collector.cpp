@@ -66,11 +66,14 @@ Result<size_t> FlowLogCollector::collect_once() {
     auto w = writer_.write(*r, *config);
     if (!w) {
       if (!failing_) spdlog::error("flow logs: {}", w.error().to_string());
-      failing_ = true;
+      failing_ = writing_failed_ = true;
       return w.error();
     }
+    // A batch with no entries touched no file: it says nothing about a disk
+    // that was full.
+    if (*w == 0 && writing_failed_) return w;
     if (failing_) spdlog::info("flow logs: collecting again");
-    failing_ = false;
+    failing_ = writing_failed_ = false;
     return w;
   } catch (const std::exception& e) {
     failing_ = true;

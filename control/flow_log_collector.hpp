@@ -42,6 +42,7 @@ class FlowLogCollector {
   std::chrono::milliseconds period_;
   std::mutex collect_mu_;   // collect_once() from the thread and from stop()
   bool failing_ = false;    // guarded by collect_mu_: the last collect failed (logged once)
+  bool writing_failed_ = false;  // guarded by collect_mu_: ... because the files could not be written
 
   std::mutex run_mu_;
   std::condition_variable run_cv_;

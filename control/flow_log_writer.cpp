@@ -28,6 +28,12 @@ Error bad(std::string field, std::string message) {
 
 FlowLogWriter::FlowLogWriter(FlowLogOptions o) : options_(std::move(o)) {}
 
+nlohmann::json FlowLogWriter::stats() const {
+  return {{"records", records()},       {"entries", entries()},
+          {"malformed", malformed()},   {"lost", lost()},
+          {"write_errors", write_errors()}, {"entries_dropped", entries_dropped()}};
+}
+
 std::string FlowLogWriter::text_path() const { return (std::filesystem::path(options_.dir) / kTextName).string(); }
 std::string FlowLogWriter::json_path() const { return (std::filesystem::path(options_.dir) / kJsonName).string(); }
 
@@ -73,17 +79,23 @@ Result<size_t> FlowLogWriter::write(const nlohmann::json& collect_result, const 
     }
     if (text.empty()) return size_t{0};
 
+    auto dropped = [&](Error e) {
+      ++write_errors_;
+      entries_dropped_ += text.size();
+      e.message += fmt::format(" ({} entries not written)", text.size());
+      return e;
+    };
     std::error_code ec;
     const std::filesystem::path dir(options_.dir.empty() ? "." : options_.dir);
     if (std::filesystem::create_directories(dir, ec)) {
       std::filesystem::permissions(dir, std::filesystem::perms(0750), ec);
     } else if (ec) {
-      return make_error(ErrorCode::io_error, fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+      return dropped(make_error(ErrorCode::io_error, fmt::format("cannot create {}: {}", dir.string(), ec.message())));
     }
     RotatingFile txt(text_path(), flow_log_header(), options_.max_file_bytes);
-    if (auto st = txt.append(text); !st) return st.error();
+    if (auto st = txt.append(text); !st) return dropped(st.error());
     RotatingFile js(json_path(), std::nullopt, options_.max_file_bytes);
-    if (auto st = js.append(lines); !st) return st.error();
+    if (auto st = js.append(lines); !st) return dropped(st.error());
     entries_ += text.size();
     return text.size();
   } catch (const std::exception& e) {

@@ -75,9 +75,12 @@ int main(int argc, char** argv) {
   }
   link.set_sync([&service](bool reconnected) { service.sync_dataplane(reconnected); });
 
+  flow_log.dir = flow_log_dir.empty() ? (std::filesystem::path(state_dir) / "flow-logs").string() : flow_log_dir;
+  control::FlowLogWriter flow_log_writer(flow_log);
+
   boost::asio::io_context io;
   jsonrpc::Dispatcher dispatcher;
-  control::register_methods(dispatcher, service, &link);
+  control::register_methods(dispatcher, service, &link, &flow_log_writer);
 
   std::error_code ec;
   auto parent = std::filesystem::path(socket_path).parent_path();
@@ -92,8 +95,6 @@ int main(int argc, char** argv) {
   spdlog::info("serving {} (data plane socket {})", socket_path, dataplane_socket);
   link.start();
 
-  flow_log.dir = flow_log_dir.empty() ? (std::filesystem::path(state_dir) / "flow-logs").string() : flow_log_dir;
-  control::FlowLogWriter flow_log_writer(flow_log);
   control::FlowLogCollector flow_log_collector(link, flow_log_writer, [&service] { return service.compiled(); });
   flow_log_collector.start();
   spdlog::info("flow logs in {}", flow_log.dir);

@@ -183,6 +183,20 @@ Result<PolicyService::Pushed> PolicyService::commit(DesiredState state, Compiled
   Pushed out;
   bool pushed = false;
   double serialise_ms = 0, push_ms = 0;
+  // The new state is written (not yet renamed into place) before the data
+  // plane is given it: a full disk or a write error fails the change here,
+  // with the data plane untouched on the running generation.
+  const auto t_write = Clock::now();
+  auto prepared = store_.prepare_save(state, gen);
+  if (!prepared) {
+    Error e = prepared.error();
+    e.message = "generation " + std::to_string(gen) + " not accepted: cannot write the state directory " +
+                store_.dir().string() + ": " + e.message + "; generation " + std::to_string(generation_) +
+                " stays the current one";
+    e.file.clear();  // the message names the directory and the file; the temporary file is gone
+    return e;
+  }
+  const double write_ms = ms_since(t_write);
   if (link_ && link_->connected()) {
     const auto t_json = Clock::now();
     json params = to_json(compiled);
@@ -205,7 +219,7 @@ Result<PolicyService::Pushed> PolicyService::commit(DesiredState state, Compiled
     }
   }
   const auto t_save = Clock::now();
-  if (auto st = store_.save(state, gen); !st) {
+  if (auto st = store_.commit_save(*prepared); !st) {
     spdlog::error("cannot persist generation {}: {}", gen, st.error().to_string());
     if (pushed && compiled_) {
       // Put the data plane back on the running config, under the number it
@@ -217,7 +231,7 @@ Result<PolicyService::Pushed> PolicyService::commit(DesiredState state, Compiled
     }
     return st.error();
   }
-  const double save_ms = ms_since(t_save);
+  const double save_ms = write_ms + ms_since(t_save);
   {
     std::lock_guard lk(mu_);
     state_ = std::move(state);

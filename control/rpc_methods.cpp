@@ -85,7 +85,8 @@ Result<json> logged(const char* method, Result<json> r) {
 
 }  // namespace
 
-void register_methods(jsonrpc::Dispatcher& d, PolicyService& service, DataplaneLink* link) {
+void register_methods(jsonrpc::Dispatcher& d, PolicyService& service, DataplaneLink* link,
+                      const FlowLogWriter* flow_logs) {
   d.add("policy.apply", [&service](const json& params) -> Result<json> {
     auto files = files_param(params);
     if (!files) return files.error();
@@ -110,7 +111,7 @@ void register_methods(jsonrpc::Dispatcher& d, PolicyService& service, DataplaneL
     if (!name) return name.error();
     return service.get(*kind, *name);
   });
-  d.add("stats.get", [&service, link](const json&) -> Result<json> {
+  d.add("stats.get", [&service, link, flow_logs](const json&) -> Result<json> {
     json result = json::object();
     bool connected = link && link->connected();
     if (connected) {
@@ -126,6 +127,7 @@ void register_methods(jsonrpc::Dispatcher& d, PolicyService& service, DataplaneL
           "data plane not connected" + (link ? " (" + link->socket_path() + ")" : std::string());
     }
     result["controld"] = {{"generation", service.generation()}, {"dataplane_connected", connected}};
+    if (flow_logs) result["controld"]["flow_logs"] = flow_logs->stats();
     return result;
   });
   d.add("ports.list", [link](const json&) -> Result<json> {

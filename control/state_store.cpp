@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -95,7 +96,7 @@ StateDirLock::~StateDirLock() {
 
 StateStore::StateStore(fs::path dir) : dir_(std::move(dir)) {}
 
-Status StateStore::write_atomic(const fs::path& path, const std::string& content) {
+Result<fs::path> StateStore::write_temp(const fs::path& path, const std::string& content) {
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   const fs::path tmp = dir / (path.filename().string() + kTempMarker + std::to_string(::getpid()));
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -105,8 +106,13 @@ Status StateStore::write_atomic(const fs::path& path, const std::string& content
   if (::close(fd) != 0 && st.ok()) st = io_error("cannot close", tmp, errno);
   if (!st.ok()) {
     ::unlink(tmp.c_str());
-    return st;
+    return st.error();
   }
+  return tmp;
+}
+
+Status StateStore::rename_into_place(const fs::path& tmp, const fs::path& path) {
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
@@ -119,6 +125,12 @@ Status StateStore::write_atomic(const fs::path& path, const std::string& content
   ::close(dfd);
   if (rc != 0) return io_error("cannot fsync directory", dir, err);
   return Ok{};
+}
+
+Status StateStore::write_atomic(const fs::path& path, const std::string& content) {
+  auto tmp = write_temp(path, content);
+  if (!tmp) return tmp.error();
+  return rename_into_place(*tmp, path);
 }
 
 Result<StateStore::Loaded> StateStore::read_state(const fs::path& p) {
@@ -241,18 +253,53 @@ Status StateStore::keep_previous() {
   return Ok{};
 }
 
-Status StateStore::save(const DesiredState& state, uint64_t generation) {
+StateStore::Prepared::Prepared(Prepared&& o) noexcept
+    : state_(std::move(o.state_)),
+      generation_(o.generation_),
+      state_tmp_(std::exchange(o.state_tmp_, {})),
+      generation_tmp_(std::exchange(o.generation_tmp_, {})) {}
+
+StateStore::Prepared::~Prepared() {
+  if (!state_tmp_.empty()) ::unlink(state_tmp_.c_str());
+  if (!generation_tmp_.empty()) ::unlink(generation_tmp_.c_str());
+}
+
+Result<StateStore::Prepared> StateStore::prepare_save(const DesiredState& state, uint64_t generation) const {
   std::error_code ec;
   fs::create_directories(dir_, ec);
+  Prepared p;
+  p.state_ = state;
+  p.generation_ = generation;
   std::string text =
       std::string(kGenerationHeader) + std::to_string(generation) + "\n" + state.to_yaml() + std::string(kTrailer);
+  auto st = write_temp(state_file(), text);
+  if (!st) return st.error();
+  p.state_tmp_ = std::move(*st);
+  auto gen = write_temp(generation_file(), std::to_string(generation) + "\n");
+  if (!gen) return gen.error();  // p removes the state's temporary file
+  p.generation_tmp_ = std::move(*gen);
+  return p;
+}
+
+Status StateStore::commit_save(Prepared& p) {
+  if (p.state_tmp_.empty() || p.generation_tmp_.empty())
+    return make_error(ErrorCode::internal_error, "commit_save: nothing prepared");
   if (auto st = keep_previous(); !st) return st;
-  if (auto st = write_atomic(state_file(), text); !st) return st;
-  if (auto st = write_atomic(generation_file(), std::to_string(generation) + "\n"); !st) return st;
-  state_ = state;
-  generation_ = generation;
+  // state.yaml first: its header is never older than the generation file.
+  auto st = rename_into_place(std::exchange(p.state_tmp_, {}), state_file());
+  if (!st) return st;
+  st = rename_into_place(std::exchange(p.generation_tmp_, {}), generation_file());
+  if (!st) return st;
+  state_ = std::move(p.state_);
+  generation_ = p.generation_;
   current_is_valid_ = true;
   return Ok{};
+}
+
+Status StateStore::save(const DesiredState& state, uint64_t generation) {
+  auto p = prepare_save(state, generation);
+  if (!p) return p.error();
+  return commit_save(*p);
 }
 
 }  // namespace vpcnet::control

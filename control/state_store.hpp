@@ -65,8 +65,34 @@ class StateStore {
   // Persists atomically, then makes it the store's current state.
   Status save(const DesiredState& state, uint64_t generation);
 
+  // save() in two steps, so that a full disk or another write error shows
+  // before anything else (the data plane) is given the new generation:
+  // prepare_save() writes and fsyncs the new state.yaml and generation under
+  // temporary names in the directory, commit_save() renames them into place
+  // (a rename needs no free space). A Prepared that is not committed removes
+  // its temporary files when it goes away.
+  class Prepared {
+   public:
+    Prepared(Prepared&& o) noexcept;
+    Prepared& operator=(Prepared&&) = delete;
+    ~Prepared();
+
+   private:
+    friend class StateStore;
+    Prepared() = default;
+    DesiredState state_;
+    uint64_t generation_ = 0;
+    std::filesystem::path state_tmp_, generation_tmp_;  // empty once renamed
+  };
+  Result<Prepared> prepare_save(const DesiredState& state, uint64_t generation) const;
+  Status commit_save(Prepared& prepared);
+
   // write temp (same dir) + fsync + rename + fsync(dir).
   static Status write_atomic(const std::filesystem::path& path, const std::string& content);
+  // The first half of write_atomic: the temporary file written and fsynced,
+  // its path returned; the second half: rename it over `path`, fsync(dir).
+  static Result<std::filesystem::path> write_temp(const std::filesystem::path& path, const std::string& content);
+  static Status rename_into_place(const std::filesystem::path& tmp, const std::filesystem::path& path);
 
   static constexpr const char* kTempMarker = ".tmp.";
 

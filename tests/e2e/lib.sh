@@ -426,3 +426,84 @@ def generation(d):
 print(eval(sys.argv[2]))
 EOF
 }
+
+# --- policy changes and counted streams (tests/e2e/fault_*.sh) -----------------
+
+# e2e_write_extra_subnets POLICY: writes $E2E_TMP/extra-A.yaml and extra-B.yaml,
+# the same Subnet "e2e-extra" (no Interface in it) of the policy's VPC with two
+# different free /24s of its IPv4 range: applying one, then the other, changes
+# the desired state without touching any workload's traffic.
+e2e_write_extra_subnets() {
+  local vpc cidr_a cidr_b
+  read -r vpc cidr_a cidr_b < <("$E2E_PY" - "$1" <<'PY'
+import ipaddress, sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if isinstance(d, dict)]
+vpc = next(d for d in docs if d["kind"] == "Vpc")
+v4 = next(ipaddress.ip_network(c) for c in vpc["spec"]["cidrs"] if ":" not in c)
+used = [ipaddress.ip_network(c) for d in docs if d["kind"] == "Subnet" for c in d["spec"]["cidrs"]]
+free = [n for n in v4.subnets(new_prefix=24) if not any(n.overlaps(u) for u in used)]
+print(vpc["name"], free[-1], free[-2])
+PY
+  )
+  [[ -n ${cidr_b:-} ]] || e2e_fail "could not pick CIDRs for the extra subnet of $1"
+  printf 'kind: Subnet\nname: e2e-extra\nspec:\n  vpc: %s\n  cidrs:\n    - %s\n' "$vpc" "$cidr_a" >"$E2E_TMP/extra-A.yaml"
+  printf 'kind: Subnet\nname: e2e-extra\nspec:\n  vpc: %s\n  cidrs:\n    - %s\n' "$vpc" "$cidr_b" >"$E2E_TMP/extra-B.yaml"
+  # shellcheck disable=SC2034 # read by the tests
+  E2E_EXTRA_CIDR_A=$cidr_a E2E_EXTRA_CIDR_B=$cidr_b
+}
+
+# e2e_stream_start NAME FROM TO DEST_ADDR PORT [RATE_PPS]: a counted UDP stream
+# (udp_stream.py) from Interface FROM to DEST_ADDR:PORT, received in TO's
+# namespace; runs until e2e_stream_stop NAME.
+declare -A E2E_STREAM_PIDS=()
+e2e_stream_start() {
+  local name=$1 from=$2 to=$3 dest=$4 port=$5 rate=${6:-1000} bind=0.0.0.0
+  [[ $dest == *:* ]] && bind=::
+  rm -f "$E2E_TMP/stop.$name" "$E2E_TMP/send.$name.json" "$E2E_TMP/recv.$name.json"
+  e2e_bg "$to" "$E2E_PY" "$E2E_DIR/udp_stream.py" recv "$bind" "$port" "$E2E_TMP/recv.$name.json"
+  local recv_pid=$E2E_LAST_PID
+  e2e_wait_for 15 "UDP receiver $name on port $port" bash -c \
+    "ip netns exec '$(e2e_ns "$to")' ss -Hlun | grep -q ':$port '" || e2e_fail "UDP receiver $name did not start"
+  e2e_bg "$from" "$E2E_PY" "$E2E_DIR/udp_stream.py" send "$dest" "$port" "$rate" "$E2E_TMP/stop.$name" \
+    "$E2E_TMP/send.$name.json"
+  E2E_STREAM_PIDS[$name]="$E2E_LAST_PID $recv_pid"
+  e2e_log "stream $name: $from -> $to $dest:$port at $rate datagrams/s"
+}
+
+# e2e_stream_stop NAME...: stops the senders, waits for both ends to write
+# their results.
+e2e_stream_stop() {
+  local name pid t
+  for name in "$@"; do touch "$E2E_TMP/stop.$name"; done
+  for name in "$@"; do
+    for pid in ${E2E_STREAM_PIDS[$name]}; do
+      for ((t = 0; t < 300; t++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      wait "$pid" || e2e_fail "stream $name: process $pid failed (see $E2E_TMP/bg.*.log)"
+    done
+  done
+}
+
+# e2e_stream_assert_zero_loss NAME WHAT: every datagram the sender sent arrived.
+# Sets E2E_STREAM_SENT and E2E_STREAM_SECONDS.
+e2e_stream_assert_zero_loss() {
+  local name=$1 what=$2 sent secs recvd ended
+  [[ -s $E2E_TMP/send.$name.json && -s $E2E_TMP/recv.$name.json ]] || e2e_fail "stream $name: no results"
+  sent=$(e2e_json "$E2E_TMP/send.$name.json" "d['sent']")
+  secs=$(e2e_json "$E2E_TMP/send.$name.json" "d['seconds']")
+  recvd=$(e2e_json "$E2E_TMP/recv.$name.json" "d['received']")
+  ended=$(e2e_json "$E2E_TMP/recv.$name.json" "d['sent']")
+  ((sent > 0)) || e2e_fail "stream $name: nothing sent"
+  [[ $ended == "$sent" ]] || e2e_fail "stream $name: receiver saw end marker $ended, sender sent $sent"
+  ((recvd == sent)) || e2e_fail "stream $name: $recvd of $sent datagrams arrived, $((sent - recvd)) lost $what (first missing: $(e2e_json "$E2E_TMP/recv.$name.json" "d['missing_first']"))"
+  e2e_pass "stream $name: $recvd of $sent datagrams arrived in ${secs}s, zero loss $what"
+  # shellcheck disable=SC2034 # read by the tests
+  E2E_STREAM_SENT=$sent E2E_STREAM_SECONDS=$secs
+}
+
+# e2e_generations: prints "DATAPLANE CONTROLD CONNECTED" from `vpcctl stats`
+# (-1 for the data plane's when it does not answer; CONNECTED is 1 or 0).
+e2e_generations() {
+  e2e_ctl stats -o json 2>/dev/null >"$E2E_TMP/gens.json" || { echo "-1 -1 0"; return 0; }
+  e2e_json "$E2E_TMP/gens.json" \
+    "f\"{d.get('generation', -1)} {d['controld']['generation']} {int(bool(d['controld']['dataplane_connected']))}\""
+}

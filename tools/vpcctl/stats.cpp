@@ -48,6 +48,12 @@ void print_stats(std::ostream& out, const json& s, bool wide) {
   const json c = s.value("controld", json::object());
   out << "generation: controld " << field(c, "generation") << ", data plane " << field(s, "generation")
       << (c.value("dataplane_connected", false) ? "" : " (data plane not connected)") << "\n";
+  if (c.contains("flow_logs") && c["flow_logs"].is_object()) {
+    const json& f = c["flow_logs"];
+    out << "flow logs: " << num(f, "entries") << " entries written, " << num(f, "entries_dropped")
+        << " dropped in " << num(f, "write_errors") << " failed writes, " << num(f, "malformed")
+        << " malformed records skipped, " << num(f, "lost") << " records lost by the data plane\n";
+  }
 }
 
 Command::Added add_stats(CLI::App& app, const Rpc& rpc) {

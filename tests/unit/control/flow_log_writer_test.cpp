@@ -87,6 +87,35 @@ TEST(FlowLogWriter, SkipsAndCountsMalformed) {
   EXPECT_EQ(w.lost(), 12u);
 }
 
+// Files that cannot be written (a full disk; here a directory where the text
+// file should be) lose the batch: counted as a write error and as dropped
+// entries, never as written; the next batch that can be written is.
+TEST(FlowLogWriter, CountsTheEntriesOfAFailedWrite) {
+  TempDir dir;
+  FlowLogOptions o;
+  o.dir = dir / "logs";
+  FlowLogWriter w(o);
+  std::filesystem::create_directories(w.text_path());  // in the way of the file
+  auto r = w.write({{"records", {tcp_record()}}, {"lost", 0}}, names());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::io_error);
+  EXPECT_NE(r.error().message.find("4 entries not written"), std::string::npos) << r.error().message;
+  EXPECT_EQ(w.write_errors(), 1u);
+  EXPECT_EQ(w.entries_dropped(), 4u);
+  EXPECT_EQ(w.entries(), 0u);
+  EXPECT_EQ(w.records(), 1u);
+  // A batch without entries writes nothing, so it cannot fail.
+  EXPECT_TRUE(w.write({{"records", json::array()}, {"lost", 0}}, names()).ok());
+  EXPECT_EQ(w.write_errors(), 1u);
+
+  std::filesystem::remove(w.text_path());
+  ASSERT_EQ(*w.write({{"records", {tcp_record()}}, {"lost", 3}}, names()), 4u);
+  EXPECT_EQ(w.entries(), 4u);
+  EXPECT_EQ(w.entries_dropped(), 4u);
+  EXPECT_EQ(w.stats(), (json{{"records", 2}, {"entries", 4}, {"malformed", 0}, {"lost", 3},
+                              {"write_errors", 1}, {"entries_dropped", 4}}));
+}
+
 TEST(FlowLogWriter, FilesHeaderModeAndAppend) {
   TempDir dir;
   FlowLogOptions o;

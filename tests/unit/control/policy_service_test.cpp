@@ -1,6 +1,9 @@
 #include "tests/unit/control/test_util.hpp"
 
+#include <unistd.h>
+
 #include <atomic>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 
@@ -293,10 +296,13 @@ TEST(PolicyService, PushesToDataplaneAndAgainAfterRestart) {
 
   // stats.get and ports.list through the RPC methods.
   jsonrpc::Dispatcher methods;
-  control::register_methods(methods, svc, &link);
+  control::FlowLogWriter flow_logs(control::FlowLogOptions{});
+  control::register_methods(methods, svc, &link, &flow_logs);
   json stats = json::parse(methods.handle_line(R"({"jsonrpc":"2.0","id":1,"method":"stats.get"})"));
   EXPECT_EQ(stats["result"]["controld"]["generation"], 1);
   EXPECT_EQ(stats["result"]["controld"]["dataplane_connected"], true);
+  EXPECT_EQ(stats["result"]["controld"]["flow_logs"], flow_logs.stats());
+  EXPECT_EQ(stats["result"]["controld"]["flow_logs"]["entries_dropped"], 0);
   EXPECT_EQ(stats["result"]["generation"], 1);
   json ports = json::parse(methods.handle_line(R"({"jsonrpc":"2.0","id":2,"method":"ports.list"})"));
   EXPECT_EQ(ports["result"]["ports"][0]["name"], "web1");
@@ -334,6 +340,7 @@ TEST(PolicyService, PendingGenerationIsPushedOnConnect) {
   control::register_methods(methods, svc, &link);
   json stats = json::parse(methods.handle_line(R"({"jsonrpc":"2.0","id":1,"method":"stats.get"})"));
   EXPECT_EQ(stats["result"]["controld"]["dataplane_connected"], false);
+  EXPECT_FALSE(stats["result"]["controld"].contains("flow_logs"));  // no writer given
   json ports = json::parse(methods.handle_line(R"({"jsonrpc":"2.0","id":2,"method":"ports.list"})"));
   EXPECT_EQ(ports["error"]["code"], -32003);
 
@@ -480,6 +487,53 @@ TEST(PolicyService, RouteTableIsStoredPushedAndListed) {
   StateStore reloaded(dir.path() / "state");
   ASSERT_TRUE(reloaded.load().ok());
   EXPECT_EQ(reloaded.state().documents().size(), 3u);
+}
+
+// A state directory that cannot be written (a full disk: ENOSPC; here a
+// directory in the way of the temporary file, which fails the same write path
+// even as root): the apply fails with a message naming the directory, before
+// the data plane is given anything; the state and the generation stay.
+TEST(PolicyService, AnUnwritableStateDirFailsTheApplyBeforeThePush) {
+  TempDir dir;
+  const std::string dp_path = dir / "dp.sock";
+  FakeDataplane fake;
+  ServerThread dp(dp_path, fake.d);
+  ASSERT_TRUE(dp.start().ok());
+  StateStore store(dir.path() / "state");
+  ASSERT_TRUE(store.load().ok());
+  DataplaneLink link(dp_path, std::chrono::milliseconds(100));
+  PolicyService svc(store, &link);
+  ASSERT_TRUE(svc.init().ok());
+  link.set_sync([&svc](bool reconnected) { svc.sync_dataplane(reconnected); });
+  link.start();
+  ASSERT_TRUE(wait_for([&] { return link.connected(); }));
+  ASSERT_TRUE(svc.apply({{"vpc.yaml", kVpc}}).ok());
+  ASSERT_EQ(fake.count(), 1u);
+
+  const auto in_the_way = store.state_file().string() + StateStore::kTempMarker + std::to_string(::getpid());
+  std::filesystem::create_directory(in_the_way);
+  auto r = svc.apply({{"web.yaml", kSubnet}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::io_error);
+  EXPECT_NE(r.error().message.find("cannot write the state directory " + store.dir().string()), std::string::npos)
+      << r.error().message;
+  EXPECT_NE(r.error().message.find("generation 1 stays the current one"), std::string::npos) << r.error().message;
+  EXPECT_EQ(fake.count(), 1u);  // the data plane was not given generation 2
+  EXPECT_EQ(svc.generation(), 1u);
+  EXPECT_FALSE(svc.get("Subnet", "web").ok());
+  StateStore reloaded(dir.path() / "state");
+  ASSERT_TRUE(reloaded.load().ok());
+  EXPECT_EQ(reloaded.generation(), 1u);
+  EXPECT_EQ(reloaded.state().documents().size(), 1u);
+
+  // Writable again: the same apply goes through, and no temporary file stays.
+  std::filesystem::remove(in_the_way);
+  auto ok = svc.apply({{"web.yaml", kSubnet}});
+  ASSERT_TRUE(ok.ok()) << ok.error().to_string();
+  EXPECT_EQ(fake.last(), 2u);
+  for (const auto& e : std::filesystem::directory_iterator(store.dir()))
+    EXPECT_EQ(e.path().filename().string().find(StateStore::kTempMarker), std::string::npos) << e.path();
+  link.stop();
 }
 
 TEST(RpcMethods, BadParams) {

@@ -1,5 +1,7 @@
 #include "tests/unit/control/test_util.hpp"
 
+#include <unistd.h>
+
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -127,6 +129,54 @@ TEST(StateStore, SaveKeepsThePreviousState) {
   EXPECT_EQ(prev.rfind("# vpcnet generation: 1\n", 0), 0u) << prev;
   EXPECT_NE(prev.find("name: prod"), std::string::npos);
   EXPECT_NE(slurp(store.state_file()).find("name: other"), std::string::npos);
+}
+
+// prepare_save writes everything that needs space; until commit_save nothing
+// the directory shows changes, and a Prepared that is dropped leaves nothing.
+TEST(StateStore, PrepareWritesTheFilesCommitRenamesThem) {
+  TempDir dir;
+  StateStore store(dir.path());
+  ASSERT_TRUE(store.load().ok());
+  ASSERT_TRUE(store.save(state_of(kVpc), 1).ok());
+  const std::string before = slurp(store.state_file());
+  auto temp_files = [&] {
+    size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+      n += e.path().filename().string().find(StateStore::kTempMarker) != std::string::npos;
+    return n;
+  };
+  {
+    auto p = store.prepare_save(state_of(kOther), 2);
+    ASSERT_TRUE(p.ok()) << p.error().to_string();
+    EXPECT_EQ(temp_files(), 2u);
+    EXPECT_EQ(slurp(store.state_file()), before);
+    EXPECT_EQ(slurp(store.generation_file()), "1\n");
+    EXPECT_EQ(store.generation(), 1u);
+  }  // dropped, not committed
+  EXPECT_EQ(temp_files(), 0u);
+  EXPECT_EQ(slurp(store.state_file()), before);
+
+  auto p = store.prepare_save(state_of(kOther), 2);
+  ASSERT_TRUE(p.ok());
+  ASSERT_TRUE(store.commit_save(*p).ok());
+  EXPECT_EQ(temp_files(), 0u);
+  EXPECT_EQ(store.generation(), 2u);
+  EXPECT_NE(slurp(store.state_file()).find("name: other"), std::string::npos);
+  EXPECT_EQ(slurp(store.generation_file()), "2\n");
+  EXPECT_EQ(slurp(store.previous_file()), before);
+  EXPECT_FALSE(store.commit_save(*p).ok());  // once only
+
+  // A write that fails (a directory in the way of the temporary file) is an
+  // io_error naming the file, and leaves no temporary file.
+  const auto in_the_way = store.state_file().string() + StateStore::kTempMarker + std::to_string(::getpid());
+  std::filesystem::create_directory(in_the_way);
+  auto bad = store.prepare_save(state_of(kVpc), 3);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::io_error);
+  EXPECT_NE(bad.error().message.find(in_the_way), std::string::npos) << bad.error().message;
+  std::filesystem::remove(in_the_way);
+  EXPECT_EQ(temp_files(), 0u);
+  EXPECT_EQ(store.generation(), 2u);
 }
 
 class DamagedStateFile : public ::testing::TestWithParam<std::pair<const char*, size_t>> {};
