@@ -1,10 +1,6 @@
 #include "dataplane/dataplane.hpp"
 
 #include <algorithm>
-#include <filesystem>
-
-#include <rte_eal.h>
-
 #include <chrono>
 #include <cstring>
 
@@ -181,11 +177,5 @@ Result<nlohmann::json> Dataplane::trace(const std::vector<uint8_t>& frame, uint1
   return j;
 }
 
-void eal_cleanup() {
-  const std::filesystem::path dir = rte_eal_get_runtime_dir();
-  rte_eal_cleanup();
-  std::error_code ec;
-  if (!dir.empty() && dir.filename() != "rte") std::filesystem::remove_all(dir, ec);
-}
 
 }  // namespace vpcnet::dp

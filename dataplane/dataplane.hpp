@@ -94,10 +94,5 @@ class Dataplane {
   mutable std::mutex apply_mutex_;  // config swaps; RPC readers of the generation hold it too
 };
 
-// rte_eal_cleanup(), then the removal of EAL's runtime directory
-// (/var/run/dpdk/PREFIX), which DPDK 22.11 leaves behind: runs with their own
-// --file-prefix would otherwise pile up there. The default prefix "rte" may
-// be another process's, so it stays.
-void eal_cleanup();
 
 }  // namespace vpcnet::dp

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "dataplane/dataplane.hpp"
+#include "dataplane/eal.hpp"
 #include "policies/policy_files.hpp"
 
 namespace {

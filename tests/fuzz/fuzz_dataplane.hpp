@@ -4,6 +4,8 @@
 // ACL).
 #pragma once
 
+#include <cstdlib>
+
 #include <spdlog/spdlog.h>
 
 #include "policies/policy_files.hpp"
@@ -28,7 +30,12 @@ inline dp::RingDataplane& fuzz_dataplane() {
     auto made = dp::RingDataplane::create(options);
     if (!made) fail(made.error().message);
     if (auto st = (*made)->dataplane().apply(*config); !st) fail(st.error().message);
-    return made->release();  // lives as long as the process
+    static dp::RingDataplane* self = made->release();
+    std::atexit([] {  // no EAL runtime directory left behind
+      delete self;
+      dp::eal_cleanup();
+    });
+    return self;
   }();
   return *ring;
 }

@@ -1,7 +1,5 @@
 #include "tools/replay/ring_dataplane.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstring>
 
@@ -42,18 +40,6 @@ rte_mbuf* frame_to_mbufs(rte_mempool* pool, const std::vector<uint8_t>& bytes) {
 }
 
 }  // namespace
-
-Status init_private_eal(const std::string& program, unsigned memory_mb) {
-  // --in-memory is refused with --no-huge by DPDK 22.11, hence --no-shconf.
-  std::vector<std::string> args = {program, "-l", "0", "--no-huge", "-m", std::to_string(memory_mb), "--no-shconf",
-                                   "--file-prefix", program + "-" + std::to_string(getpid()), "--no-pci",
-                                   "--no-telemetry", "--log-level", "*:warning"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0)
-    return make_error(ErrorCode::internal_error, std::string("EAL initialisation failed: ") + rte_strerror(rte_errno));
-  return Ok{};
-}
 
 Result<std::unique_ptr<RingDataplane>> RingDataplane::create(const Options& options) {
   std::unique_ptr<RingDataplane> self(new RingDataplane());

@@ -10,15 +10,12 @@
 #include <vector>
 
 #include "dataplane/dataplane.hpp"
+#include "dataplane/eal.hpp"
 #include "policies/result.hpp"
 
 struct rte_ring;
 
 namespace vpcnet::dp {
-
-// rte_eal_init for a process that runs beside others: one lcore, no
-// hugepages, no shared runtime files, a file prefix of its own.
-Status init_private_eal(const std::string& program, unsigned memory_mb);
 
 class RingDataplane {
  public:

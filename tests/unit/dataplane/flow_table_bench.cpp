@@ -31,6 +31,7 @@
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
+#include "dataplane/eal.hpp"
 #include "dataplane/flow_table.hpp"
 
 namespace vpcnet::dp {
@@ -175,6 +176,6 @@ int main(int argc, char** argv) {
   vpcnet::dp::register_all();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
-  rte_eal_cleanup();
+  vpcnet::dp::eal_cleanup();
   return 0;
 }

@@ -21,9 +21,6 @@
 #include <rte_eal.h>
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
-#ifdef __SANITIZE_ADDRESS__
-#include <sanitizer/allocator_interface.h>
-#endif
 
 #include "dataplane/flow_table.hpp"
 #include "dataplane/worker.hpp"
@@ -1023,6 +1020,11 @@ TEST(FlowTableRcu, ConcurrentWriterAndReader) {
 }
 
 // ------------------------------------------------------------------ memory
+
+#ifdef __SANITIZE_ADDRESS__
+// ASan's allocator (gcc ships no header for it).
+extern "C" size_t __sanitizer_get_current_allocated_bytes();
+#endif
 
 // Bytes in use on the process heap (the sanitizers replace malloc, so ask
 // theirs) and on DPDK's, measured apart from what the table reports.

@@ -31,6 +31,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
+#include "dataplane/eal.hpp"
 #include "dataplane/vpc/route_table.hpp"
 
 namespace vpcnet::dp::vpc {
@@ -222,6 +223,6 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   vpcnet::dp::vpc::cases().clear();  // rte_fib_free before EAL goes
-  rte_eal_cleanup();
+  vpcnet::dp::eal_cleanup();
   return 0;
 }
