@@ -5,7 +5,7 @@
 # a timeout of one input fails the test, and the input that did it is kept
 # in SCRATCH_DIR/.. as crash-*/leak-*/timeout-* with the command to rerun it.
 set -euo pipefail
-target=$1 scratch=$2 corpus=$3 seconds=$4
+target=$(realpath "$1") scratch=$2 corpus=$(realpath "$3") seconds=$4
 rm -rf "$scratch"
 mkdir -p "$scratch"
 cd "$(dirname "$scratch")"
