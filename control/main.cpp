@@ -45,8 +45,8 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--max-rules", limits.rules_per_list,
-                 "Most entries of one rule list of one document (a SecurityGroup's ingress or egress, a NetworkAcl's "
-                 "inbound or outbound, a RouteTable's routes); a document over it is refused with file, line and field")
+                 "Most entries of one rule or route list of one document (docs/policy-reference.md names the lists); "
+                 "a document over it is refused with file, line and field")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);

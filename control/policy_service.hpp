@@ -32,8 +32,8 @@ using PolicyFile = vpcnet::PolicyFile;
 // request over them is refused whole, with file, line and field.
 struct PolicyLimits {
   size_t documents_per_apply = 100'000;
-  // Entries of one rule list of one document (a SecurityGroup's ingress, a
-  // NetworkAcl's outbound, a RouteTable's routes: KindInfo::rule_fields).
+  // Entries of one rule list of one document (the lists each kind declares
+  // in KindInfo::rule_fields).
   size_t rules_per_list = 10'000;
 };
 
