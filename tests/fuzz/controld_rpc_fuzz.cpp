@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -39,9 +40,15 @@ struct Controld {
 Controld& controld() {
   static Controld* c = [] {
     spdlog::set_level(spdlog::level::off);
-    std::string dir = "/dev/shm/vpcnet-fuzz-XXXXXX";
+    static std::string dir = "/dev/shm/vpcnet-fuzz-XXXXXX";  // mkdtemp's template: a fresh tmpfs directory
     if (::mkdtemp(dir.data()) == nullptr) vpcnet::fuzz::fail("mkdtemp " + dir);
-    return new Controld(dir);  // lives as long as the process
+    static Controld* self = new Controld(dir);
+    std::atexit([] {  // nothing left in /dev/shm
+      delete self;
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    });
+    return self;
   }();
   return *c;
 }
