@@ -31,6 +31,11 @@ class CompiledConfig {
     return sections_.get_mutable<T>();
   }
 
+  // Local sections are parts that never travel in the JSON (a data plane's
+  // state from another source than config.apply, such as keys a capability
+  // was given): a data plane carries them from one config into the next.
+  void keep_local_sections(const CompiledConfig& previous) { sections_.fill_missing_from(previous.sections_); }
+
  private:
   Sections sections_;
 };

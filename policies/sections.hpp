@@ -48,6 +48,13 @@ class Sections {
     return parts_.count(std::type_index(typeid(T))) > 0;
   }
 
+  // Copies the parts of `other` whose type this one lacks.
+  void fill_missing_from(const Sections& other) {
+    for (const auto& [type, part] : other.parts_) {
+      if (!parts_.count(type)) parts_.emplace(type, part->clone());
+    }
+  }
+
  private:
   struct PartBase {
     virtual ~PartBase() = default;

@@ -17,10 +17,18 @@ using json = nlohmann::json;
 
 // What the Interfaces accepted so far use: ports, and per VPC MACs and IPs.
 struct Taken {
-  std::map<std::string, std::string> ports;                                    // port -> interface
+  std::map<std::pair<std::string, std::string>, std::string> ports;           // (host, port) -> interface
   std::map<std::string, std::map<std::array<uint8_t, 6>, std::string>> macs;  // vpc -> mac -> iface
   std::map<std::string, std::map<IpAddr, std::string>> ips;                   // vpc -> ip -> iface
 };
+
+// Ports are named per host: Interfaces on different hosts may use the same
+// port name. The host is the encryption capability's `host:` field (checked
+// there); here it only scopes the port, "" being this host.
+std::string host_of(const Document& d) {
+  const YAML::Node n = d.spec["host"];
+  return n && n.IsScalar() ? n.Scalar() : std::string();
+}
 
 void decode_mac(SpecReader& r, const std::map<std::string, YAML::Node>& f, const Vpc& vpc, const Taken& taken,
                 Interface& iface) {
@@ -95,7 +103,7 @@ Interface decode_one(const Document& d, const VpcModel& m, const Taken& taken) {
 
   const auto& port_node = r.require(f, "port", "the name of a data-plane port");
   iface.port = r.string(port_node, "spec.port", "the name of a data-plane port (from --port NAME=...)");
-  if (auto it = taken.ports.find(iface.port); it != taken.ports.end()) {
+  if (auto it = taken.ports.find({host_of(d), iface.port}); it != taken.ports.end()) {
     r.fail(port_node, "spec.port", "port '" + iface.port + "' is already used by Interface '" + it->second + "'");
   }
 
@@ -119,7 +127,7 @@ void decode(const DesiredState& state, Model& model) {
   for (const Document* d : state.of_kind("Interface")) {
     Interface iface = decode_one(*d, m, taken);
     const std::string& vpc = m.subnets.at(iface.subnet).vpc;
-    taken.ports.emplace(iface.port, iface.name);
+    taken.ports.emplace(std::pair{host_of(*d), iface.port}, iface.name);
     taken.macs[vpc].emplace(iface.mac.bytes, iface.name);
     for (const auto& a : iface.ips) taken.ips[vpc].emplace(a, iface.name);
     m.interfaces.emplace(iface.name, std::move(iface));

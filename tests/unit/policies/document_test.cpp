@@ -73,7 +73,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadDoc{"kind: Vpc\nspec: {}\n", 1, "name", "missing"},
         BadDoc{"kind: Vpc\nname: prod\n", 1, "spec", "missing"},
         BadDoc{"kind: Vpcs\nname: prod\nspec: {}\n", 1, "kind", "unknown kind 'Vpcs'"},
-        BadDoc{"kind: [Vpc]\nname: prod\nspec: {}\n", 1, "kind", "expected one of Vpc, SecurityGroup, Subnet, Interface, NetworkAcl"},
+        BadDoc{"kind: [Vpc]\nname: prod\nspec: {}\n", 1, "kind", "expected one of Host, Vpc, SecurityGroup, Subnet, Interface, NetworkAcl"},
         BadDoc{"kind: Vpc\nname: Prod\nspec: {}\n", 2, "name", "'Prod'"},
         BadDoc{"kind: Vpc\nname: -prod\nspec: {}\n", 2, "name", "not valid"},
         BadDoc{"kind: Vpc\nname: prod-\nspec: {}\n", 2, "name", "not valid"},
@@ -182,7 +182,7 @@ TEST(CanonicalKind, MatchesCaseInsensitively) {
   EXPECT_EQ(canonical_kind("securitygroup"), "SecurityGroup");
   EXPECT_EQ(canonical_kind("NETWORKACL"), "NetworkAcl");
   EXPECT_EQ(canonical_kind("routetable"), "RouteTable");
-  EXPECT_EQ(known_kinds(), (std::vector<std::string>{"Vpc", "SecurityGroup", "Subnet", "Interface", "NetworkAcl",
+  EXPECT_EQ(known_kinds(), (std::vector<std::string>{"Host", "Vpc", "SecurityGroup", "Subnet", "Interface", "NetworkAcl",
                                                      "RouteTable"}));  // decode order: dependencies first, ties by name
 }
 

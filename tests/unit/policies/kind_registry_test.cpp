@@ -112,8 +112,9 @@ TEST(KindRegistry, FieldExtensionsAddFieldsButNoKind) {
 
 TEST(ThisBuild, RegistersEveryKindOnceInDependencyOrder) {
   const auto order = kind_registry().ordered();
-  EXPECT_EQ(names(order), (std::vector<std::string>{"Vpc", "SecurityGroup", "Subnet", "Interface",
-                                                    "Interface.securityGroups", "NetworkAcl", "RouteTable"}));
+  EXPECT_EQ(names(order), (std::vector<std::string>{"Host", "Vpc", "SecurityGroup", "Subnet", "Interface", "Interface.host",
+                                                    "Interface.securityGroups", "NetworkAcl", "RouteTable",
+                                                    "Vpc.encryption"}));
   std::map<std::string, size_t> position;
   for (size_t i = 0; i < order.size(); ++i) position[order[i]->name] = i;
   for (const KindInfo* k : order) {
@@ -124,9 +125,9 @@ TEST(ThisBuild, RegistersEveryKindOnceInDependencyOrder) {
     EXPECT_TRUE(k->read_json) << k->name;
   }
   EXPECT_EQ(known_kinds(), kind_registry().kinds());
-  EXPECT_EQ(kind_registry().capabilities(), (std::vector<std::string>{"filter", "vpc"}));
+  EXPECT_EQ(kind_registry().capabilities(), (std::vector<std::string>{"encryption", "filter", "vpc"}));
   EXPECT_EQ(kind_registry().spec_fields("Interface"),
-            (std::vector<std::string>{"port", "subnet", "mac", "ips", "securityGroups"}));
+            (std::vector<std::string>{"port", "subnet", "mac", "ips", "host", "securityGroups"}));
   std::vector<std::string> listing;
   for (const KindInfo* k : order) {
     if (k->list_rules) listing.push_back(k->name);
@@ -144,8 +145,8 @@ TEST(ThisBuild, UnknownKindErrorListsTheRegisteredKinds) {
   for (size_t i = 0; i < kinds.size(); ++i) expected += (i ? ", " : "") + kinds[i];
   expected += ")";
   EXPECT_EQ(docs.error().message, expected);
-  EXPECT_EQ(expected, "unknown kind 'Firewall' (expected one of Vpc, SecurityGroup, Subnet, Interface, NetworkAcl, "
-                      "RouteTable)");
+  EXPECT_EQ(expected, "unknown kind 'Firewall' (expected one of Host, Vpc, SecurityGroup, Subnet, Interface, "
+                      "NetworkAcl, RouteTable)");
 }
 
 std::string read_file(const std::string& path) {
@@ -169,7 +170,7 @@ TEST(ThisBuild, EverySectionRoundTripsThroughJson) {
   // The spine part and one object per capability, nothing else.
   std::vector<std::string> keys;
   for (const auto& [k, v] : j.items()) keys.push_back(k);
-  EXPECT_EQ(keys, (std::vector<std::string>{"filter", "generation", "vpc"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"encryption", "filter", "generation", "vpc"}));
   for (const auto& cap : kind_registry().capabilities()) {
     ASSERT_TRUE(j[cap].is_object()) << cap;
     EXPECT_FALSE(j[cap].empty()) << cap;

@@ -94,20 +94,22 @@ TEST(FromJson, RoundTrip) {
 TEST(FromJson, EmptyConfig) {
   auto back = compiled_config_from_json(json::parse(
       R"({"generation":0,"vpc":{"vpcs":[],"subnets":[],"interfaces":[],"route_tables":[]},)"
-      R"("filter":{"security_groups":[],"network_acls":[],"interfaces":[]}})"));
+      R"("filter":{"security_groups":[],"network_acls":[],"interfaces":[]},)"
+      R"("encryption":{"hosts":[],"interface_hosts":[],"controls":[]}})"));
   ASSERT_TRUE(back) << back.error().to_string();
   EXPECT_TRUE(V(*back).vpcs.empty());
-  // A config of a build without filters is refused, not read as "no filters".
+  // A config of a build without some capability is refused, not read as "that capability has nothing".
   auto old = compiled_config_from_json(
       json::parse(R"({"generation":0,"vpc":{"vpcs":[],"subnets":[],"interfaces":[],"route_tables":[]}})"));
   ASSERT_FALSE(old);
-  EXPECT_NE(old.error().message.find("filter: missing"), std::string::npos) << old.error().message;
+  EXPECT_NE(old.error().message.find("encryption: missing"), std::string::npos) << old.error().message;
   // Nor one of a build with a capability this one lacks.
   auto newer = compiled_config_from_json(json::parse(
       R"({"generation":0,"vpc":{"vpcs":[],"subnets":[],"interfaces":[],"route_tables":[]},)"
-      R"("filter":{"security_groups":[],"network_acls":[],"interfaces":[]},"transit":{}})"));
+      R"("filter":{"security_groups":[],"network_acls":[],"interfaces":[]},)"
+      R"("encryption":{"hosts":[],"interface_hosts":[],"controls":[]},"transit":{}})"));
   ASSERT_FALSE(newer);
-  EXPECT_NE(newer.error().message.find("transit: unknown section (this build has filter, vpc)"), std::string::npos)
+  EXPECT_NE(newer.error().message.find("transit: unknown section (this build has encryption, filter, vpc)"), std::string::npos)
       << newer.error().message;
 }
 

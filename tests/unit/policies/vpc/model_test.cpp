@@ -153,7 +153,7 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"routerMac zero", vpc("  cidrs: [10.0.0.0/16]\n  routerMac: 00:00:00:00:00:00\n"), 5, "spec.routerMac",
             "all zero"},
         Bad{"unknown field", vpc("  cidrs: [10.0.0.0/16]\n  routermac: 02:00:00:00:00:01\n"), 5, "spec.routermac",
-            "unknown field (expected one of cidrs, routerMac)"},
+            "unknown field (expected one of cidrs, routerMac, encryption)"},
         Bad{"repeated field", vpc("  cidrs: [10.0.0.0/16]\n  cidrs: [10.1.0.0/16]\n"), 5, "spec.cidrs", "twice"}));
 
 INSTANTIATE_TEST_SUITE_P(
@@ -228,7 +228,7 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"ip listed twice", with_iface("  port: p\n  subnet: web\n  mac: 02:00:00:00:00:0a\n  ips:\n    - 10.0.1.10\n    - 10.0.1.10\n"),
             I + 5, "spec.ips[1]", "listed twice"},
         Bad{"unknown field", with_iface("  port: p\n  subnet: web\n  mac: 02:00:00:00:00:0a\n  ips: [10.0.1.10]\n  sg: [x]\n"),
-            I + 4, "spec.sg", "unknown field (expected one of port, subnet, mac, ips, securityGroups)"}));
+            I + 4, "spec.sg", "unknown field (expected one of port, subnet, mac, ips, host, securityGroups)"}));
 
 // Conflicts between two Interfaces: the later one (by name) is reported.
 std::string two(const std::string& a_spec, const std::string& b_spec) {
