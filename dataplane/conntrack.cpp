@@ -168,7 +168,7 @@ class ConntrackStage final : public Stage {
   CounterId icmp_error_related_ = register_event(stage_name, "icmp_error_related", "ICMP errors passed because they quote a tracked flow");
 };
 
-const StageRegistrar registrar({.name = stage_name, .after = {"eth_input"}, .make = make_stage<ConntrackStage>});
+const StageRegistrar registrar({.name = stage_name, .after = {"eth_input"}, .roles = interface_roles, .make = make_stage<ConntrackStage>});
 
 }  // namespace
 

@@ -45,7 +45,10 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const DataplaneOptions& opt
   auto pipeline = Pipeline::create();
   if (!pipeline) return pipeline.error();
   dp->pipeline_ = std::make_unique<Pipeline>(std::move(*pipeline));
-  for (size_t i = 0; i < dp->ports_.size(); ++i) dp->pipeline_->set_port_role(dp->ports_[i].port_id, dp->ports_[i].role);
+  for (const Port& port : dp->ports_) {
+    dp->pipeline_->set_port_role(port.port_id, port.role);
+    set_port_role_of(port.port_id, port.role);
+  }
   dp->counters_ = std::make_unique<WorkerCounters[]>(options.workers);
   for (unsigned w = 0; w < options.workers; ++w) {
     WorkerConfig wc;
@@ -65,6 +68,7 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const DataplaneOptions& opt
 Dataplane::~Dataplane() {
   workers_.clear();  // frees what their stages still hold
   for (const auto& port : ports_) {
+    set_port_role_of(port.port_id, PortRole::workload);
     rte_eth_dev_stop(port.port_id);
     rte_eth_dev_close(port.port_id);
   }
@@ -73,31 +77,48 @@ Dataplane::~Dataplane() {
   rte_mempool_free(pool_);
 }
 
-Status Dataplane::apply(const CompiledConfig& config) {
+Status Dataplane::apply(const CompiledConfig& wire_config) {
   std::lock_guard lock(apply_mutex_);
   // A config that waited in a socket buffer (its sender timed out and moved
   // on) must not replace a newer one. The same number again is a re-push.
-  if (const uint64_t running = generation(); config.generation < running)
-    return make_error(ErrorCode::stale_generation, "generation " + std::to_string(config.generation) +
+  if (const uint64_t running = generation(); wire_config.generation < running)
+    return make_error(ErrorCode::stale_generation, "generation " + std::to_string(wire_config.generation) +
                                                        " is older than the running generation " +
                                                        std::to_string(running) + ": refused");
+  CompiledConfig config = wire_config;
+  config.keep_local_sections(local_);
+  return publish(std::move(config));
+}
+
+Status Dataplane::apply_local(const std::function<void(CompiledConfig&)>& edit) {
+  std::lock_guard lock(apply_mutex_);
+  edit(local_);
+  if (!applied_) return Ok{};  // the first config.apply takes it
+  CompiledConfig config = *applied_;
+  edit(config);
+  return publish(std::move(config));
+}
+
+Status Dataplane::publish(CompiledConfig config) {
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
   // The current generation lends its unchanged parts (it stays alive until
   // the new one is published, and only this thread publishes).
   auto gen = Generation::build(config, port_ids_, rule_hits_, store_->current());
   if (!gen) return gen.error();
+  const uint64_t number = config.generation;
   for (const auto& missing : (*gen)->ports_missing())
-    spdlog::warn("generation {}: port {} is named by an interface but not on this data plane", config.generation, missing);
+    spdlog::warn("generation {}: port {} is named by an interface but not on this data plane", number, missing);
   const size_t rules = (*gen)->rules();
   std::vector<TablesReport> report = (*gen)->build_report();
   const std::string summary = (*gen)->build_summary();
   const auto t1 = clock::now();
   store_->publish(std::move(*gen));
+  applied_ = std::move(config);
   const auto t2 = clock::now();
   auto us = [](auto d) { return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count()); };
   last_apply_ = {us(t1 - t0), us(t2 - t1), rules, std::move(report)};
-  spdlog::info("generation {} built in {:.1f} ms ({}), swapped in {:.3f} ms ({} classifier rules)", config.generation,
+  spdlog::info("generation {} built in {:.1f} ms ({}), swapped in {:.3f} ms ({} classifier rules)", number,
                static_cast<double>(last_apply_.build_us) / 1000.0, summary,
                static_cast<double>(last_apply_.swap_us) / 1000.0, rules);
   return Ok{};

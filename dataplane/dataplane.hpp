@@ -5,8 +5,10 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -48,7 +50,14 @@ class Dataplane {
   // Builds a generation from the compiled config and swaps it in; returns
   // after the swap (the old generation is freed). Serialised by a mutex: this
   // is the control path, never the hot path.
+  // The local sections (CompiledConfig::keep_local_sections) set with
+  // apply_local are carried into it.
   Status apply(const CompiledConfig& config);
+  // Changes a local section: `edit` sets it, in the sections every later
+  // config gets and in a rebuild of the running generation (same number),
+  // swapped in before it returns. The first config.apply takes it when none
+  // runs yet. For state a capability gets apart from config.apply (keys).
+  Status apply_local(const std::function<void(CompiledConfig&)>& edit);
 
   nlohmann::json stats() const;
   nlohmann::json ports_json() const;
@@ -89,6 +98,9 @@ class Dataplane {
     std::vector<TablesReport> tables;  // per capability: its build time, what it reused and rebuilt
   };
   LastApply last_apply_;  // guarded by apply_mutex_
+  Status publish(CompiledConfig config);  // builds and swaps in; apply_mutex_ held
+  std::optional<CompiledConfig> applied_;  // the running generation's config; guarded by apply_mutex_
+  CompiledConfig local_;                   // only the local sections; guarded by apply_mutex_
   std::unique_ptr<WorkerCounters[]> counters_;
   std::vector<std::unique_ptr<Worker>> workers_;
   mutable std::mutex apply_mutex_;  // config swaps; RPC readers of the generation hold it too

@@ -1,6 +1,6 @@
 // First stage of every ingress path: parse every frame once into PacketMeta.
 // Malformed frames are counted by what is wrong. The port role's input stage
-// comes next (workload_input, underlay_input, ...).
+// comes next (workload_input, esp_input, ...).
 #include <array>
 
 #include "dataplane/packet_parser.hpp"

@@ -1,12 +1,12 @@
 // The fast path: one bulk flow lookup right after the ingress port's input
 // stage. A packet of an established direction whose action was resolved
 // under the current forwarding epoch (ResolvedAction: out port, next-hop
-// MACs, TTL rule; Generation::forwarding_version) is counted on its flow,
-// rewritten and sent: no other stage runs. Any doubt - a generation that
+// MACs, TTL rule, the SA to encrypt with; Generation::forwarding_version)
+// is counted on its flow, rewritten and sent: no other stage runs. Any doubt - a generation that
 // changed a route, MAC or Interface or a stateless check, `flows reset`, a closed or idle flow, another
 // port or MAC than the one the direction was resolved for, a TTL that would
 // run out, a fragment, an ICMP error - leaves it to the stages after this
-// one, which resolve it again.
+// one, which resolve it again; so does a packet too big for the path.
 #include <netinet/in.h>
 
 #include <cstring>
@@ -60,8 +60,9 @@ class FastPathStage final : public Stage {
       if (r.forwarding_version.load(std::memory_order_acquire) != forwarding ||
           f.stateless_version[dir].load(std::memory_order_relaxed) != stateless)
         continue;
-      if (r.in_port != meta->in_port || r.rewrite != 0 || r.encrypt != 0) continue;  // no capability rewrites or encrypts yet
+      if (r.in_port != meta->in_port || r.rewrite != 0) continue;  // no capability rewrites yet
       if (r.decrement_ttl && meta->ttl <= 1) continue;
+      if (r.max_l3_length != 0 && meta->l3_length > r.max_l3_length) continue;  // too big for the path: the stages answer
       const FlowState state = f.state.load(std::memory_order_relaxed);
       if (state == FlowState::closed || state == FlowState::time_wait) continue;  // ended, or may reopen
       if (ctx.flows.timeouts().idle(f, ctx.now_ns)) continue;
@@ -81,6 +82,7 @@ class FastPathStage final : public Stage {
       }
       if (r.decrement_ttl) decrement_ttl(m, *meta);
       ctx.counters.add(fast_);
+      meta->encrypt = r.encrypt;  // the out port's output step encrypts with it
       send(m, r.out_port);
     }
   }
@@ -89,7 +91,7 @@ class FastPathStage final : public Stage {
   CounterId fast_ = register_event(stage_name, "packets", "packets of established flows sent by the fast path (no other stage ran)");
 };
 
-const StageRegistrar registrar({.name = stage_name, .after = {"eth_input"}, .make = make_stage<FastPathStage>});
+const StageRegistrar registrar({.name = stage_name, .after = {"eth_input"}, .roles = interface_roles, .make = make_stage<FastPathStage>});
 
 }  // namespace
 }  // namespace vpcnet::dp

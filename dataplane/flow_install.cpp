@@ -157,7 +157,7 @@ class FlowInstallStage final : public Stage {
   CounterId fragment_not_tracked_ = register_event(stage_name, "fragment_not_tracked", "first fragments whose fragment entry did not fit (their later fragments are dropped)");
 };
 
-const StageRegistrar registrar({.name = stage_name, .after = {"conntrack"}, .make = make_stage<FlowInstallStage>});
+const StageRegistrar registrar({.name = stage_name, .after = {"conntrack"}, .roles = interface_roles, .make = make_stage<FlowInstallStage>});
 
 }  // namespace
 
@@ -263,7 +263,8 @@ void remember_forwarding(StageContext& ctx, rte_mbuf* m, const Forwarding& forwa
   }
   r.decrement_ttl = forwarding.decrement_ttl;
   r.rewrite = 0;
-  r.encrypt = 0;
+  r.encrypt = forwarding.encrypt;
+  r.max_l3_length = forwarding.max_l3_length;
   r.forwarding_version.store(ctx.gen.forwarding_version(), std::memory_order_release);
 }
 

@@ -44,6 +44,8 @@ struct Forwarding {
   const uint8_t* dst_mac;     // nullptr: the frame's MACs are left as they are
   const uint8_t* src_mac;
   bool decrement_ttl;
+  uint32_t encrypt = 0;       // the SA slot the out port's output step encrypts with (0: none)
+  uint16_t max_l3_length = 0; // longer packets are left to the stages (0: any length)
 };
 void remember_forwarding(StageContext& ctx, rte_mbuf* m, const Forwarding& forwarding);
 

@@ -81,7 +81,8 @@ struct ResolvedAction {
   uint8_t rewrite_macs = 0;
   uint8_t decrement_ttl = 0;            // TTL / hop limit - 1 (a packet it would take to 0 takes the slow path)
   uint32_t rewrite = 0;                 // slot: an address/port translation (NAT, Lattice); 0 = none, none exist yet
-  uint32_t encrypt = 0;                 // slot: the security association to encrypt with; 0 = none, none exist yet
+  uint32_t encrypt = 0;                 // slot: the security association the out port's output step encrypts with; 0 = none
+  uint16_t max_l3_length = 0;           // longer packets take the slow path (the tunnel's MTU: an ICMP error); 0 = any
 };
 
 // Directions: 0 = initiator -> responder, 1 = responder -> initiator.

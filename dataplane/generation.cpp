@@ -1,5 +1,6 @@
 #include "dataplane/generation.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 
@@ -14,11 +15,18 @@ namespace {
 struct TablesRegistry {
   std::mutex mutex;
   std::vector<TablesSpec> specs;  // by slot
+  std::vector<InterfaceElsewhere> elsewhere;
 };
 
 TablesRegistry& tables_registry() {
   static TablesRegistry r;  // function-local: safe from static-initialisation order
   return r;
+}
+
+bool on_another_host(const CompiledConfig& config, uint32_t interface_id) {
+  TablesRegistry& r = tables_registry();
+  std::lock_guard lock(r.mutex);
+  return std::ranges::any_of(r.elsewhere, [&](InterfaceElsewhere e) { return e(config, interface_id); });
 }
 
 }  // namespace
@@ -32,10 +40,18 @@ uint32_t register_tables(TablesSpec spec) {
   return static_cast<uint32_t>(r.specs.size() - 1);
 }
 
+void register_interface_elsewhere(InterfaceElsewhere elsewhere) {
+  TablesRegistry& r = tables_registry();
+  std::lock_guard lock(r.mutex);
+  r.elsewhere.push_back(elsewhere);
+}
+
 Result<uint32_t> GenerationBuilder::add_interface(InterfaceInfo info, const std::string& port) {
   const uint32_t index = static_cast<uint32_t>(gen_.interfaces_.size());
   info.port_id = RTE_MAX_ETHPORTS;
-  if (auto p = port_ids_.find(port); p != port_ids_.end()) {
+  if (on_another_host(config_, info.id)) {
+    // On another host: reached through whatever capability placed it there.
+  } else if (auto p = port_ids_.find(port); p != port_ids_.end()) {
     if (gen_.iface_by_port_[p->second] != no_index)
       return make_error(ErrorCode::invalid_params, fmt::format("port {} is used by two interfaces", port));
     info.port_id = p->second;

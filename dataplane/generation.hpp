@@ -75,7 +75,8 @@ class GenerationBuilder {
   RuleHits& rule_hits() { return hits_; }
   // Adds Interface info (the next index) on data-plane port `port` (a name
   // from --port; not on this data plane: kept, reachable nowhere, reported
-  // by ports_missing()). Two Interfaces on one port are an error.
+  // by ports_missing()), unless the Interface is on another host (see
+  // register_interface_elsewhere). Two Interfaces on one port are an error.
   Result<uint32_t> add_interface(InterfaceInfo info, const std::string& port);
   const std::vector<InterfaceInfo>& interfaces() const;
   template <typename T>
@@ -122,6 +123,16 @@ uint32_t register_tables(TablesSpec spec);
 template <typename T>
 struct TablesRegistrar {
   explicit TablesRegistrar(TablesSpec spec) { tables_slot<T> = register_tables(std::move(spec)); }
+};
+
+// Whether an Interface lives on another host: a capability that places
+// Interfaces elsewhere (encryption's Interface.host) registers one. Such an
+// Interface keeps its index but takes no port here: its port name is one of
+// the other host's.
+using InterfaceElsewhere = bool (*)(const CompiledConfig& config, uint32_t interface_id);
+void register_interface_elsewhere(InterfaceElsewhere elsewhere);
+struct InterfaceElsewhereRegistrar {  // at namespace scope, like TablesRegistrar
+  explicit InterfaceElsewhereRegistrar(InterfaceElsewhere e) { register_interface_elsewhere(e); }
 };
 
 class Generation {

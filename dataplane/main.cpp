@@ -50,9 +50,9 @@ void add_options(CLI::App& app, Options& o) {
                  "[ROLE:]NAME=DEVARGS: create DPDK device DEVARGS and call it NAME, e.g. web1=net_tap0,iface=web1. "
                  "ROLE: workload (default: the port of the Interface whose spec.port is NAME), "
                  "underlay (to other vpcnet hosts), uplink (to the outside), host (to local processes); "
-                 "e.g. underlay:up=net_tap1,iface=up0. Underlay, uplink and host ports drop what they receive "
-                 "(underlay_input/no_encryption, uplink_input/no_nat_gateway, host_input/no_host_service) "
-                 "until the capabilities that use them exist")
+                 "e.g. underlay:up=net_tap1,iface=up0. The underlay port takes ESP from other hosts and ARP for "
+                 "this host's underlay address; uplink and host ports drop what they receive "
+                 "(uplink_input/no_nat_gateway, host_input/no_host_service) until the capabilities that use them exist")
       ->required();
   app.add_option("--socket", o.socket, "JSON-RPC socket for vpc-controld")->capture_default_str();
   app.add_option("--policy", o.policy, "compile the policy FILE or DIR at start (standalone use, no controld)");

@@ -79,6 +79,10 @@ struct PacketMeta {
   uint8_t flow_continues;     // meta.flow is a live flow checked again after `flows reset`
   uint8_t recheck_stateless;  // tracked/related: stateless stages check it again (not cached for this generation)
   int32_t flow;               // flow-table position, or -1
+
+  // For the output step of out_port's role (PortOutput): the SA slot the
+  // underlay encrypts with (ResolvedAction::encrypt); 0: none.
+  uint32_t encrypt;
 };
 
 // Bytes after the spine part for the capability areas.

@@ -15,36 +15,48 @@ const CounterId tx_packets = register_event("tx", "packets", "packets handed to 
 
 }  // namespace
 
-void TxBuffers::push(uint16_t port, rte_mbuf* m, WorkerCounters& counters) {
+std::array<PortOutput, port_role_count>& port_outputs() {
+  static std::array<PortOutput, port_role_count> outputs{};  // function-local: static-init order
+  return outputs;
+}
+
+PortOutputRegistrar::PortOutputRegistrar(PortRole role, PortOutput output) {
+  port_outputs()[static_cast<size_t>(role)] = output;
+}
+
+PortOutput port_output(PortRole role) { return port_outputs()[static_cast<size_t>(role)]; }
+
+void TxBuffers::push(uint16_t port, rte_mbuf* m, const TxContext& ctx) {
   if (port >= RTE_MAX_ETHPORTS) {
-    counters.add(tx_no_port);
+    ctx.counters.add(tx_no_port);
     rte_pktmbuf_free(m);
     return;
   }
   PortBuffer& b = buffers_[port];
   b.pkts[b.count++] = m;
   dirty_[port / 64] |= 1ull << (port % 64);
-  if (b.count == max_burst) flush_port(port, counters);
+  if (b.count == max_burst) flush_port(port, ctx);
 }
 
-void TxBuffers::flush_port(uint16_t port, WorkerCounters& counters) {
+void TxBuffers::flush_port(uint16_t port, const TxContext& ctx) {
   PortBuffer& b = buffers_[port];
   if (b.count == 0) return;
+  if (outputs_[port] != nullptr) b.count = outputs_[port](b.pkts, b.count, ctx);
   uint16_t sent = rte_eth_tx_burst(port, tx_queue_, b.pkts, b.count);
-  counters.add(tx_packets, sent);
+  ctx.counters.add(tx_packets, sent);
   if (sent < b.count) {
-    counters.add(tx_full, b.count - sent);
+    ctx.counters.add(tx_full, b.count - sent);
     rte_pktmbuf_free_bulk(b.pkts + sent, b.count - sent);
   }
   b.count = 0;
 }
 
-void TxBuffers::flush(WorkerCounters& counters) {
+void TxBuffers::flush(const TxContext& ctx) {
   for (unsigned w = 0; w < sizeof dirty_ / sizeof dirty_[0]; ++w) {
     while (dirty_[w]) {
       unsigned bit = __builtin_ctzll(dirty_[w]);
       dirty_[w] &= dirty_[w] - 1;
-      flush_port(static_cast<uint16_t>(w * 64 + bit), counters);
+      flush_port(static_cast<uint16_t>(w * 64 + bit), ctx);
     }
   }
 }
@@ -61,6 +73,7 @@ void reset_meta(rte_mbuf* m, uint16_t in_port, PortRole role) {
   meta->flow = -1;
   meta->flow_dir = 0;
   meta->flow_continues = 0;
+  meta->encrypt = 0;
   meta->recheck_stateless = 0;
   std::memset(meta_areas_of(m), 0, meta_area_bytes);
 }

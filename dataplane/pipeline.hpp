@@ -23,21 +23,43 @@
 
 namespace vpcnet::dp {
 
+// What a worker's transmit path hands to a port role's output step.
+struct TxContext {
+  const Generation* gen;  // the worker's current generation (nullptr before the first)
+  WorkerCounters& counters;
+  uint64_t now_ns;
+};
+
+// A capability's step on every packet sent on the ports of one role, once
+// per burst right before rte_eth_tx_burst (the underlay's: encrypt and
+// encapsulate, with the SA named by PacketMeta::encrypt). It rewrites packets
+// in place, frees and counts the ones it drops, moves the kept ones to the
+// front and returns how many there are. One per role, registered at start-up:
+//   const PortOutputRegistrar output(PortRole::underlay, encrypt_burst);
+using PortOutput = uint16_t (*)(rte_mbuf** pkts, uint16_t n, const TxContext& ctx);
+struct PortOutputRegistrar {
+  PortOutputRegistrar(PortRole role, PortOutput output);
+};
+PortOutput port_output(PortRole role);  // nullptr: the role's packets go out as they are
+
 // Per-worker transmit buffers, one per port, flushed once per poll loop.
 class TxBuffers {
  public:
   explicit TxBuffers(uint16_t tx_queue) : tx_queue_(tx_queue) {}
-  void push(uint16_t port, rte_mbuf* m, WorkerCounters& counters);
-  void flush(WorkerCounters& counters);
+  // The output step of the port's role (nullptr: none).
+  void set_output(uint16_t port, PortOutput output) { outputs_[port] = output; }
+  void push(uint16_t port, rte_mbuf* m, const TxContext& ctx);
+  void flush(const TxContext& ctx);
 
  private:
   struct PortBuffer {
     rte_mbuf* pkts[max_burst];
     uint16_t count = 0;
   };
-  void flush_port(uint16_t port, WorkerCounters& counters);
+  void flush_port(uint16_t port, const TxContext& ctx);
   uint16_t tx_queue_;
   PortBuffer buffers_[RTE_MAX_ETHPORTS];
+  PortOutput outputs_[RTE_MAX_ETHPORTS] = {};
   uint64_t dirty_[RTE_MAX_ETHPORTS / 64 + 1] = {};
 };
 
@@ -45,10 +67,10 @@ class TxBuffers {
 // A sink has tx(m, port, stage) and drop(m, reason, stage).
 struct PortSink {
   TxBuffers& tx_buffers;
-  WorkerCounters& counters;
-  void tx(rte_mbuf* m, uint16_t port, uint16_t) { tx_buffers.push(port, m, counters); }
+  TxContext ctx;
+  void tx(rte_mbuf* m, uint16_t port, uint16_t) { tx_buffers.push(port, m, ctx); }
   void drop(rte_mbuf* m, CounterId reason, uint16_t) {
-    counters.add(reason);
+    ctx.counters.add(reason);
     rte_pktmbuf_free(m);
   }
 };

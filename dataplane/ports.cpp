@@ -1,5 +1,8 @@
 #include "dataplane/ports.hpp"
 
+#include <array>
+#include <atomic>
+
 #include <fmt/format.h>
 #include <rte_bus.h>
 #include <rte_dev.h>
@@ -21,6 +24,24 @@ std::string mac_string(const rte_ether_addr& a) {
 }
 
 }  // namespace
+
+namespace {
+std::array<std::atomic<PortRole>, RTE_MAX_ETHPORTS>& port_roles() {
+  static std::array<std::atomic<PortRole>, RTE_MAX_ETHPORTS> roles{};  // all workload (0)
+  return roles;
+}
+}  // namespace
+
+void set_port_role_of(uint16_t port_id, PortRole role) {
+  if (port_id < RTE_MAX_ETHPORTS) port_roles()[port_id].store(role, std::memory_order_relaxed);
+}
+
+uint16_t first_port_with_role(PortRole role) {
+  for (uint16_t p = 0; p < RTE_MAX_ETHPORTS; ++p) {
+    if (port_roles()[p].load(std::memory_order_relaxed) == role) return p;
+  }
+  return RTE_MAX_ETHPORTS;
+}
 
 const char* port_role_name(PortRole role) {
   switch (role) {

@@ -26,6 +26,14 @@ struct PortSpec {
 };
 
 const char* port_role_name(PortRole role);
+
+// The role of each DPDK port a data plane of this process runs (DPDK port
+// ids are process-wide), for capabilities that send on a role's port without
+// a packet from it (the underlay's ESP): set when a data plane takes a port,
+// back to workload when it lets it go.
+void set_port_role_of(uint16_t port_id, PortRole role);
+// The lowest port id with `role`, or RTE_MAX_ETHPORTS when there is none.
+uint16_t first_port_with_role(PortRole role);
 std::optional<PortRole> port_role_from_name(std::string_view name);
 
 // "web1=net_tap0,iface=web1" -> {web1, net_tap0,iface=web1, workload};

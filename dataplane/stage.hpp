@@ -79,6 +79,10 @@ inline void to_host(rte_mbuf* m) {
 using PortRoles = uint8_t;  // bit (1 << PortRole)
 constexpr PortRoles role_bit(PortRole r) { return static_cast<PortRoles>(1u << static_cast<unsigned>(r)); }
 constexpr PortRoles all_roles = (1u << port_role_count) - 1;
+// The paths of packets between Interfaces: from a workload port, and from
+// the underlay once its input stage has decrypted them and named their
+// Interface and VPC.
+constexpr PortRoles interface_roles = role_bit(PortRole::workload) | role_bit(PortRole::underlay);
 
 struct StageSpec {
   std::string name;

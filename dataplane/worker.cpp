@@ -34,13 +34,14 @@ Worker::Worker(WorkerConfig config, ConfigStore& store, const Pipeline& pipeline
       holds_(config_.hold),
       no_config_(register_drop("pipeline", "no_config", "received before the first configuration was applied")) {
   if (config_.burst_size == 0 || config_.burst_size > max_burst) config_.burst_size = max_burst;
+  for (uint16_t port = 0; port < RTE_MAX_ETHPORTS; ++port) tx_.set_output(port, port_output(pipeline_.role_of(port)));
 }
 
 uint32_t Worker::poll_once(uint64_t now_ns) {
   const Generation* gen = store_.current();
   uint32_t received = 0;
   Burst burst;
-  PortSink sink{tx_, counters_};
+  PortSink sink{tx_, {gen, counters_, now_ns}};
   for (const RxQueue& rx : config_.rx_queues) {
     const uint16_t port = rx.port;
     burst.count = rte_eth_rx_burst(port, rx.queue, burst.pkts, config_.burst_size);
@@ -58,7 +59,7 @@ uint32_t Worker::poll_once(uint64_t now_ns) {
     StageContext ctx{*gen, counters_, flows_, rule_hits_, now_ns, nullptr, &holds_};
     pipeline_.run_released(ctx, sink);
   }
-  tx_.flush(counters_);
+  tx_.flush(sink.ctx);
   return received;
 }
 

@@ -96,6 +96,7 @@ class NetworkAclStage final : public Stage {
 const StageRegistrar registrar({.name = stage_name,
                                 .after = {"conntrack"},
                                 .before = {"flow_install"},
+                                .roles = interface_roles,
                                 .make = make_stage<NetworkAclStage>});
 
 }  // namespace

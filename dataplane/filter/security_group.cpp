@@ -84,6 +84,7 @@ class SecurityGroupStage final : public Stage {
 const StageRegistrar registrar({.name = stage_name,
                                 .after = {"network_acl"},
                                 .before = {"flow_install"},
+                                .roles = interface_roles,
                                 .make = make_stage<SecurityGroupStage>});
 
 // The rules that allowed a flow go into its flow record.

@@ -70,7 +70,7 @@ class GatewayStage final : public Stage {
   CounterId echo_replies_ = register_event(stage_name, "echo_replies", "echo replies sent by subnet gateways");
 };
 
-const StageRegistrar registrar({.name = stage_name, .after = {"route_lookup"}, .before = {"conntrack"}, .make = make_stage<GatewayStage>});
+const StageRegistrar registrar({.name = stage_name, .after = {"route_lookup"}, .before = {"conntrack"}, .roles = interface_roles, .make = make_stage<GatewayStage>});
 
 }  // namespace
 

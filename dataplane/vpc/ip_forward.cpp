@@ -47,7 +47,12 @@ class IpForwardStage final : public Stage {
                                                              : "other subnet, routed (router MAC, TTL - 1)"));
       }
       if (dst.subnet == src.subnet) {
-        remember_forwarding(ctx, m, {dst.port_id, src.mac.addr_bytes, nullptr, nullptr, false});
+        // A packet from the underlay lost its Ethernet header to ESP: its
+        // input stage wrote the sender's MAC; the receiver's is written here.
+        const bool write_macs = meta->port_role == PortRole::underlay;
+        remember_forwarding(ctx, m, {dst.port_id, src.mac.addr_bytes, write_macs ? dst.mac.addr_bytes : nullptr,
+                                     src.mac.addr_bytes, false});
+        if (write_macs) rte_pktmbuf_mtod(m, rte_ether_hdr*)->dst_addr = dst.mac;
         ctx.counters.add(switched_);
         send(m, dst.port_id);
         continue;
@@ -87,7 +92,7 @@ class IpForwardStage final : public Stage {
   CounterId routed_ = register_event(stage_name, "routed", "routed between subnets");
 };
 
-const StageRegistrar registrar({.name = stage_name, .after = {"flow_install", "gateway"}, .make = make_stage<IpForwardStage>});
+const StageRegistrar registrar({.name = stage_name, .after = {"flow_install", "gateway"}, .roles = interface_roles, .make = make_stage<IpForwardStage>});
 
 }  // namespace
 

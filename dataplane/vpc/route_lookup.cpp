@@ -135,7 +135,7 @@ class RouteLookupStage final : public Stage {
   CounterId link_local_ = register_drop(stage_name, "link_local", "IPv6 link-local destination other than the answered ones");
 };
 
-const StageRegistrar registrar({.name = stage_name, .after = {"source_check"}, .before = {"conntrack"}, .make = make_stage<RouteLookupStage>});
+const StageRegistrar registrar({.name = stage_name, .after = {"source_check"}, .before = {"conntrack"}, .roles = interface_roles, .make = make_stage<RouteLookupStage>});
 
 }  // namespace
 

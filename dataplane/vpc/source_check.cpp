@@ -47,7 +47,7 @@ class SourceCheckStage final : public Stage {
   CounterId spoofed_ip_ = register_drop(stage_name, "spoofed_ip", "source IP is not one of the Interface's addresses");
 };
 
-const StageRegistrar registrar({.name = stage_name, .after = {"arp_responder", "nd_responder"}, .make = make_stage<SourceCheckStage>});
+const StageRegistrar registrar({.name = stage_name, .after = {"arp_responder", "nd_responder"}, .roles = interface_roles, .make = make_stage<SourceCheckStage>});
 
 }  // namespace
 

@@ -54,8 +54,12 @@ TEST(Pipeline, RegisteredStagesInTheirDeclaredOrder) {
   EXPECT_EQ(p->path_names(PortRole::workload),
             (std::vector<std::string>{"eth_input", "workload_input", "fast_path", "arp_responder", "nd_responder", "source_check",
                                       "route_lookup", "gateway", "conntrack", "network_acl", "security_group",
-                                      "flow_install", "ip_forward"}));
-  EXPECT_EQ(p->path_names(PortRole::underlay), (std::vector<std::string>{"eth_input", "underlay_input"}));
+                                      "flow_install", "underlay_output", "ip_forward"}));
+  // From the underlay: decrypted, then the same stages as from a workload port (but ARP and ND, and sending back out on the underlay).
+  EXPECT_EQ(p->path_names(PortRole::underlay),
+            (std::vector<std::string>{"eth_input", "esp_input", "underlay_arp", "fast_path", "source_check", "route_lookup",
+                                      "gateway", "conntrack", "network_acl", "security_group", "flow_install",
+                                      "ip_forward"}));
   EXPECT_EQ(p->path_names(PortRole::uplink), (std::vector<std::string>{"eth_input", "uplink_input"}));
   EXPECT_EQ(p->path_names(PortRole::host), (std::vector<std::string>{"eth_input", "host_input"}));
 }
@@ -109,7 +113,7 @@ TEST(Pipeline, EachRoleHasItsOwnIngressAndNamedDrop) {
     const char* stage;
     const char* reason;
   };
-  for (Case c : {Case{3, "underlay_input", "no_encryption"}, Case{4, "uplink_input", "no_nat_gateway"},
+  for (Case c : {Case{3, "esp_input", "no_local_host"}, Case{4, "uplink_input", "no_nat_gateway"},
                  Case{6, "host_input", "no_host_service"}, Case{5, "workload_input", "no_interface"}}) {
     SCOPED_TRACE(c.stage);
     rte_mbuf* m = mbuf_of(udp_frame(web1_ip, db1_ip, 64));
@@ -242,7 +246,7 @@ TEST(Dataplane, PortsShowTheirRoleAndTheUnderlayCountsItsDrops) {
   EXPECT_EQ(stats["ports"][1]["role"], "underlay");
   uint64_t underlay_drops = 0, no_interface = 0;
   for (const auto& d : stats["drops"]) {
-    if (d["stage"] == "underlay_input" && d["reason"] == "no_encryption") underlay_drops = d["packets"];
+    if (d["stage"] == "esp_input" && d["reason"] == "no_local_host") underlay_drops = d["packets"];
     if (d["stage"] == "workload_input" && d["reason"] == "no_interface") no_interface = d["packets"];
   }
   EXPECT_EQ(underlay_drops, 1u);
@@ -277,6 +281,68 @@ TEST(Dataplane, RefusesAGenerationOlderThanTheOneItRuns) {
   created->reset();
   rte_ring_free(web.rx);
   rte_ring_free(web.tx);
+}
+
+// A port role's output step (the underlay's encryption) sees every burst
+// for its ports right before the send, and what it drops is not sent.
+unsigned output_calls = 0;
+uint16_t drop_sa_7(rte_mbuf** pkts, uint16_t n, const TxContext& ctx) {
+  ++output_calls;
+  uint16_t kept = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    if (meta_of(pkts[i])->encrypt == 7) {
+      ctx.counters.add(counter_id("tx", "no_port"));
+      rte_pktmbuf_free(pkts[i]);
+      continue;
+    }
+    *rte_pktmbuf_mtod(pkts[i], uint8_t*) = 0xee;  // "encrypted"
+    pkts[kept++] = pkts[i];
+  }
+  return kept;
+}
+
+TEST(TxBuffers, TheRolesOutputStepRunsOncePerBurstBeforeTheSend) {
+  RingPort under = ring_port("txo_under"), plain = ring_port("txo_plain");
+  ASSERT_GE(under.port_id, 0);
+  ASSERT_GE(plain.port_id, 0);
+  for (RingPort* p : {&under, &plain}) {
+    const auto port = static_cast<uint16_t>(p->port_id);
+    rte_eth_conf conf{};
+    ASSERT_EQ(rte_eth_dev_configure(port, 1, 1, &conf), 0);
+    ASSERT_EQ(rte_eth_rx_queue_setup(port, 0, 64, SOCKET_ID_ANY, nullptr, pool()), 0);
+    ASSERT_EQ(rte_eth_tx_queue_setup(port, 0, 64, SOCKET_ID_ANY, nullptr), 0);
+    ASSERT_EQ(rte_eth_dev_start(port), 0);
+  }
+  WorkerCounters counters;
+  TxBuffers tx(0);
+  tx.set_output(static_cast<uint16_t>(under.port_id), drop_sa_7);
+  const TxContext ctx{nullptr, counters, 0};
+  for (uint32_t sa : {1u, 7u, 2u}) {
+    rte_mbuf* m = mbuf_of(udp_frame(web1_ip, db1_ip, 64));
+    meta_of(m)->encrypt = sa;
+    tx.push(static_cast<uint16_t>(under.port_id), m, ctx);
+  }
+  tx.push(static_cast<uint16_t>(plain.port_id), mbuf_of(udp_frame(web1_ip, db1_ip, 64)), ctx);
+  EXPECT_EQ(output_calls, 0u);  // nothing before the flush
+  tx.flush(ctx);
+  EXPECT_EQ(output_calls, 1u);  // one call for the burst of three
+  rte_mbuf* out[8];
+  ASSERT_EQ(rte_ring_dequeue_burst(under.tx, reinterpret_cast<void**>(out), 8, nullptr), 2u);
+  for (rte_mbuf* m : {out[0], out[1]}) {
+    EXPECT_EQ(*rte_pktmbuf_mtod(m, uint8_t*), 0xee);
+    rte_pktmbuf_free(m);
+  }
+  ASSERT_EQ(rte_ring_dequeue_burst(plain.tx, reinterpret_cast<void**>(out), 8, nullptr), 1u);
+  EXPECT_NE(*rte_pktmbuf_mtod(out[0], uint8_t*), 0xee);  // another port: no output step
+  rte_pktmbuf_free(out[0]);
+  EXPECT_EQ(counters.get(counter_id("tx", "no_port")), 1u);
+  EXPECT_EQ(counters.get(counter_id("tx", "packets")), 3u);
+  for (RingPort* p : {&under, &plain}) {
+    rte_eth_dev_stop(static_cast<uint16_t>(p->port_id));
+    rte_eth_dev_close(static_cast<uint16_t>(p->port_id));
+    rte_ring_free(p->rx);
+    rte_ring_free(p->tx);
+  }
 }
 
 }  // namespace
