@@ -10,6 +10,9 @@
 #include <spdlog/spdlog.h>
 
 #include "control/dataplane_link.hpp"
+#include "control/encryption/encryption_rpc.hpp"
+#include "control/encryption/host_key.hpp"
+#include "control/encryption/sa_pusher.hpp"
 #include "control/flow_log.hpp"
 #include "control/policy_service.hpp"
 #include "control/rpc_methods.hpp"
@@ -67,13 +70,28 @@ int main(int argc, char** argv) {
   spdlog::info("state loaded from {}: generation {}, {} documents", state_dir, store.generation(),
                store.state().documents().size());
 
+  // After store.load: it makes the directory private and removes a temporary
+  // key file a crash left.
+  auto host_key = control::encryption::HostKey::load_or_create(state_dir);
+  if (!host_key) {
+    spdlog::critical("{}", host_key.error().to_string());
+    return 1;
+  }
+  spdlog::info("{} host key {}: public key {}", host_key->created() ? "created" : "loaded", host_key->file().string(),
+               host_key->public_key().to_string());
+
   control::DataplaneLink link(dataplane_socket);
   control::PolicyService service(store, &link, limits);
   if (auto st = service.init(); !st) {
     spdlog::error("the stored state does not validate ({}); nothing is pushed until the next successful change",
                   st.error().to_string());
   }
-  link.set_sync([&service](bool reconnected) { service.sync_dataplane(reconnected); });
+  // The config first: the SAs name its hosts and VPCs.
+  control::encryption::SaPusher sa_pusher(*host_key);
+  link.set_sync([&service, &sa_pusher, &link](bool reconnected) {
+    service.sync_dataplane(reconnected);
+    sa_pusher.sync(link, reconnected, service.compiled());
+  });
 
   flow_log.dir = flow_log_dir.empty() ? (std::filesystem::path(state_dir) / "flow-logs").string() : flow_log_dir;
   control::FlowLogWriter flow_log_writer(flow_log);
@@ -81,6 +99,8 @@ int main(int argc, char** argv) {
   boost::asio::io_context io;
   jsonrpc::Dispatcher dispatcher;
   control::register_methods(dispatcher, service, &link, &flow_log_writer);
+  control::encryption::register_encryption_methods(dispatcher, *host_key, sa_pusher,
+                                                   [&service] { return service.compiled(); });
 
   std::error_code ec;
   auto parent = std::filesystem::path(socket_path).parent_path();

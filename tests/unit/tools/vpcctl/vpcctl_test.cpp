@@ -125,7 +125,7 @@ TEST(VpcctlRegistry, CommandsInHelpOrder) {
   std::vector<std::string> names;
   for (const auto& c : commands()) names.push_back(c.name);
   EXPECT_EQ(names, (std::vector<std::string>{"apply", "validate", "delete", "get", "stats", "ports", "flows", "trace",
-                                             "rpc"}));
+                                             "host", "debug", "rpc"}));
   const auto help = vpcctl({"--help"});
   EXPECT_EQ(help.status, 0);
   size_t at = 0;
