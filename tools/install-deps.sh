@@ -12,7 +12,7 @@ PACKAGES=(
   # DPDK 22.11 runtime, headers, PMDs, examples
   dpdk dpdk-dev libdpdk-dev dpdk-doc
   # libraries
-  libsodium-dev libboost-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
+  libsodium-dev libipsec-mb-dev libboost-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   libspdlog-dev libfmt-dev libpcap-dev libgtest-dev libgmock-dev
   # fuzzing and sanitizers with clang
   clang-14 libclang-rt-14-dev libfuzzer-14-dev

@@ -31,6 +31,22 @@ it is given), on ONE forwarding lcore (CPU 1). Scenarios (--only NAME or GROUP):
                 userspace conntrack: ct() -> committed flows go out; new ones
                 go through N allow rules (the same N) and ct(commit)
 
+  group "encryption" (the ESP engine of dataplane/encryption alone, not yet
+  on ports; inner IPv4 packets of 64, 512 and 1400 B, on CPU 1):
+  esp           tools/bench_esp/esp_bench from --build: per engine
+                (aes256_gcm_ipsec_mb, aes256_gcm_sodium,
+                chacha20_poly1305_sodium) the raw AEAD seal and open of the
+                packet's bytes and the full ESP encapsulate / decapsulate
+                (tunnel mode, outer IPv4 + UDP 4500, ESN, anti-replay), in
+                TSC cycles per packet, Mpps and Gbit/s (--esp-seconds per cell)
+  dpdk-crypto-perf  dpdk-test-crypto-perf --ptest throughput, AEAD encrypt
+                and decrypt with ipsec-mb's PMDs crypto_aesni_gcm (AES-256-GCM)
+                and crypto_chacha20_poly1305, the same sizes, 12 B AAD, 12 B
+                nonce (--crypto-ops per size)
+                Its table gives ESP / raw AEAD (goal at 1400 B: ESP
+                encapsulate <= 1.1x the fastest raw seal) and ESP /
+                dpdk-test-crypto-perf.
+
   group "all": every scenario. Sub-groups: vpcnet-fw, l3fwd-acl, ovs-dpdk-ct.
 
 The peers' rates are tx packet deltas of the output port read through the

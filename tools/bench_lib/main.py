@@ -11,17 +11,18 @@ import tempfile
 
 import bench_lib
 
-from . import firewall, fw_extras, l3fwd, ovs, report, testpmd, vpcnet
+from . import encryption, firewall, fw_extras, l3fwd, ovs, report, testpmd, vpcnet
 from .common import CONTROL_CPU, BenchError, log, write_file
 from .fw_extras import FW_NEW_FLOWS
 from .machine import machine_info, read_loadavg
 from .process import on_signal, stop_all
-from .scenarios import BASE_SCENARIOS, FW_RULE_COUNTS, FW_SCENARIOS, GROUPS, SCENARIOS, Ctx, expand_only, split_scenario
+from .scenarios import (BASE_SCENARIOS, ENCRYPTION_SCENARIOS, FW_RULE_COUNTS, FW_SCENARIOS, GROUPS, SCENARIOS, Ctx,
+                        expand_only, split_scenario)
 from .traffic import write_pcap
 
 # The scenario groups, each with the scenario kinds it runs (KINDS), what it
 # checks once before the rounds (setup, precheck) and how it runs one (run).
-GROUP_MODULES = (vpcnet, firewall, testpmd, l3fwd, ovs)
+GROUP_MODULES = (vpcnet, firewall, testpmd, l3fwd, ovs, encryption)
 MODULE_OF_KIND = {kind: m for m in GROUP_MODULES for kind in m.KINDS}
 
 
@@ -38,9 +39,15 @@ def parse_args(argv):
                          "(default ./build)")
     ap.add_argument("--only", default="all",
                     help="comma-separated scenarios and groups to run (default all). Scenarios: " +
-                         ",".join(BASE_SCENARIOS) + ", and vpcnet-fw-N,l3fwd-acl-N,ovs-dpdk-ct-N for N = " +
-                         ",".join(map(str, FW_RULE_COUNTS)) + ". Groups: base (the first four), fw (the "
-                         "firewall scenarios + l3fwd-lpm), vpcnet-fw, l3fwd-acl, ovs-dpdk-ct (each N), all")
+                         ",".join(BASE_SCENARIOS) + ", vpcnet-fw-N,l3fwd-acl-N,ovs-dpdk-ct-N for N = " +
+                         ",".join(map(str, FW_RULE_COUNTS)) + ", and " + ",".join(ENCRYPTION_SCENARIOS) +
+                         ". Groups: base (the first four), fw (the firewall scenarios + l3fwd-lpm), "
+                         "vpcnet-fw, l3fwd-acl, ovs-dpdk-ct (each N), encryption (esp + dpdk-crypto-perf), all")
+    ap.add_argument("--esp-seconds", type=float, default=0.5,
+                    help="encryption: esp_bench's timed seconds per cell (engine x op x size) and round "
+                         "(default 0.5)")
+    ap.add_argument("--crypto-ops", type=int, default=2000000,
+                    help="encryption: dpdk-test-crypto-perf --total-ops per size (default 2000000)")
     ap.add_argument("--markdown", action="store_true",
                     help="print machine, command and table as markdown (for docs/performance.md)")
     ap.add_argument("--flows", type=int, default=1024,
@@ -67,6 +74,8 @@ def parse_args(argv):
     if bad or not a.only:
         ap.error(f"--only: unknown scenario or group {bad!r}; choose from "
                  f"{','.join(SCENARIOS)} or the groups {','.join(GROUPS)}")
+    if a.esp_seconds <= 0 or a.crypto_ops < 1000:
+        ap.error("need --esp-seconds > 0, --crypto-ops >= 1000")
     if a.rounds < 1 or a.seconds <= 0 or a.warmup < 0 or not 1 <= a.flows <= 64511:
         ap.error("need --rounds >= 1, --seconds > 0, --warmup >= 0, 1 <= --flows <= 64511")
     if not (a.new_flows == 0 or 1000 <= a.new_flows <= 4 << 20):
@@ -137,8 +146,12 @@ def run_scenarios(ctx, rnd):
             ctx.errors.setdefault(name, why)
             continue
         kind, _ = split_scenario(name)
+        module = MODULE_OF_KIND[kind]
         try:
-            mpps, frac, share = MODULE_OF_KIND[kind].run(ctx, name, rnd)
+            if hasattr(module, "run_cells"):  # many figures per run, in the group's own table
+                module.run_cells(ctx, name, rnd)
+                continue
+            mpps, frac, share = module.run(ctx, name, rnd)
             ctx.results[name].append(mpps)
             ctx.shares[name].append(share)
             log(f"round {rnd}/{ctx.rounds}  {name:17} {mpps:7.2f} Mpps  "

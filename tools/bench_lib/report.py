@@ -6,6 +6,7 @@ import shlex
 import statistics
 import sys
 
+from . import encryption
 from .firewall import FW_FLOW_CAPACITY
 from .fw_extras import FW_UPDATE_RULES
 from .scenarios import BASE_SCENARIOS, DESCRIPTIONS, FW_KINDS, FW_RULE_COUNTS, FW_SCENARIOS, split_scenario
@@ -158,7 +159,11 @@ FW_LEGEND = ("Firewall: N rules in each peer, the same rule set (N-1 the traffic
 
 def show_base_table(ctx):
     return any(s in ctx.selected for s in ("vpcnet", "testpmd-io", "testpmd-csum")) or \
-        not any(s in ctx.selected for s in FW_SCENARIOS)
+        ("l3fwd-lpm" in ctx.selected and not any(s in ctx.selected for s in FW_SCENARIOS))
+
+
+def forwarding_selected(ctx):
+    return any(s in ctx.selected for s in BASE_SCENARIOS + FW_SCENARIOS)
 
 
 def fw_names(ctx):
@@ -192,8 +197,9 @@ def command_lines(ctx, md):
 def print_text(ctx):
     out = sys.stdout
     print("", file=out)
-    print("vpcnet bench: 64-byte IPv4/UDP frames (60 B + 4 B FCS), net_pcap infinite_rx -> "
-          "net_null, one forwarding core", file=out)
+    if forwarding_selected(ctx):
+        print("vpcnet bench: 64-byte IPv4/UDP frames (60 B + 4 B FCS), net_pcap infinite_rx -> "
+              "net_null, one forwarding core", file=out)
     for k, v in ctx.machine:
         print(f"  {k + ':':24} {v}", file=out)
     print(f"  {'command:':24} {ctx.cmdline}", file=out)
@@ -218,6 +224,7 @@ def print_text(ctx):
             print("", file=out)
             for e in extras:
                 print(f"- {e}", file=out)
+    encryption.report(ctx, False, print_columns, out)
     print("\nCommands of the processes measured (PIDs and paths vary):", file=out)
     for line in command_lines(ctx, md=False):
         print(line, file=out)
@@ -228,8 +235,9 @@ def print_markdown(ctx):
     print("Machine:\n", file=out)
     for k, v in ctx.machine:
         print(f"- {k}: {v}", file=out)
-    print(f"\nCommand: `{ctx.cmdline}` ({ctx.rounds} rounds x {ctx.seconds:g} s after a "
-          f"{ctx.warmup:g} s warm-up, interleaved)\n", file=out)
+    timing = (f"{ctx.seconds:g} s after a {ctx.warmup:g} s warm-up" if forwarding_selected(ctx)
+              else f"{ctx.esp_seconds:g} s per esp_bench cell")
+    print(f"\nCommand: `{ctx.cmdline}` ({ctx.rounds} rounds x {timing}, interleaved)\n", file=out)
     if show_base_table(ctx):
         print("| scenario | what it does | median Mpps | min-max | per round | fwd CPU % | Mpps/CPU "
               "| / testpmd-io | **peer / vpcnet** |", file=out)
@@ -258,7 +266,8 @@ def print_markdown(ctx):
         for e in fw_extra_lines(ctx):
             print(f"- {e}", file=out)
         print("", file=out)
-    print("Commands of the processes measured (PIDs and paths vary):\n", file=out)
+    encryption.report(ctx, True, print_columns, out)
+    print("\nCommands of the processes measured (PIDs and paths vary):\n", file=out)
     print("```", file=out)
     for line in command_lines(ctx, md=True):
         print(line, file=out)

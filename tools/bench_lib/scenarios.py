@@ -13,11 +13,13 @@ FW_RULE_COUNTS = (10, 1000, 10000)
 FW_KINDS = ("vpcnet-fw", "l3fwd-acl", "ovs-dpdk-ct")
 BASE_SCENARIOS = ["vpcnet", "testpmd-io", "testpmd-csum", "l3fwd-lpm"]
 FW_SCENARIOS = [f"{kind}-{n}" for n in FW_RULE_COUNTS for kind in FW_KINDS]
-SCENARIOS = BASE_SCENARIOS + FW_SCENARIOS
+ENCRYPTION_SCENARIOS = ["esp", "dpdk-crypto-perf"]
+SCENARIOS = BASE_SCENARIOS + FW_SCENARIOS + ENCRYPTION_SCENARIOS
 GROUPS = {
     "all": SCENARIOS,
     "base": BASE_SCENARIOS,
     "fw": FW_SCENARIOS + ["l3fwd-lpm"],
+    "encryption": ENCRYPTION_SCENARIOS,
     **{kind: [f"{kind}-{n}" for n in FW_RULE_COUNTS] for kind in FW_KINDS},
 }
 

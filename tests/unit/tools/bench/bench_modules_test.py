@@ -1,5 +1,6 @@
 """tools/bench_lib: every scenario group module named in GROUP_MODULES has the
-interface main.py calls (KINDS, precheck, run), and the kinds are unique.
+interface main.py calls (KINDS, precheck, and run - or run_cells for a group
+that keeps many figures per run in its own table), and the kinds are unique.
 (A renamed run() once surfaced only when OVS was installed.)"""
 import inspect
 import os
@@ -12,7 +13,8 @@ from bench_lib import main  # noqa: E402
 problems = []
 seen = {}
 for m in main.GROUP_MODULES:
-    for attr, params in (("precheck", 2), ("run", 3)):
+    runner = "run_cells" if hasattr(m, "run_cells") else "run"
+    for attr, params in (("precheck", 2), (runner, 3)):
         f = getattr(m, attr, None)
         if not callable(f):
             problems.append(f"{m.__name__}: no {attr}()")
