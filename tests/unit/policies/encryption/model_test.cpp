@@ -151,7 +151,7 @@ TEST(InterfaceHost, PortNamesArePerHost) {
 
   e = error_of(doc("Interface", "local2", "  {port: web1, subnet: web, mac: \"02:00:00:00:01:0b\", ips: [10.0.1.11]}\n"));
   EXPECT_EQ(e.field, "spec.port");
-  EXPECT_NE(e.message.find("already used by Interface 'web1'"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("port 'web1' is already used by Interface"), std::string::npos) << e.message;
 }
 
 TEST(VpcEncryption, DefaultsWithoutTheField) {
