@@ -124,8 +124,10 @@ tshark -q -i "$BR" -w "$E2E_TMP/underlay.pcap" >/dev/null 2>&1 &
 CAPTURE=$!
 E2E_PIDS+=($CAPTURE)
 sleep 1
-ip netns exec "$NS_A" ping -c 1 -W 2 10.0.2.10 >/dev/null || true  # ARP for the peer's underlay MAC
+ip netns exec "$NS_A" ping -c 3 -i 0.3 -W 2 10.0.2.10 >/dev/null || true  # ARP both ways for the underlay MACs
 ip netns exec "$NS_A" ping -c 5 -i 0.2 -W 2 10.0.2.10 >"$E2E_TMP/ping.txt" || e2e_fail "ping web1 -> db1: $(tail -2 "$E2E_TMP/ping.txt")"
+# Once both sides know the MACs, nothing is lost.
+grep -q ' 5 received' "$E2E_TMP/ping.txt" || e2e_fail "ping web1 -> db1 lost replies: $(tail -2 "$E2E_TMP/ping.txt")"
 e2e_pass "ping web1 (host a) -> db1 (host b): $(grep -o '[0-9]* received' "$E2E_TMP/ping.txt")"
 mkdir -p "$E2E_TMP/www"
 head -c 1048576 /dev/urandom >"$E2E_TMP/www/blob"
