@@ -119,7 +119,26 @@ has_outbound() {
 }
 for h in a b; do e2e_wait_for 30 "an outbound SA on host $h" has_outbound $h || e2e_fail "host $h has no outbound SA"; done
 
+# The SAs both hosts hold now, in tshark's UAT format (their inbound SAs
+# cover the previous, current and next epoch), added to one file.
+export WIRESHARK_CONFIG_DIR=$E2E_TMP/wireshark
+mkdir -p "$WIRESHARK_CONFIG_DIR"
+save_sas() {
+  for h in a b; do ctl $h debug sa --reveal -o json; done | "$E2E_PY" -c '
+import json, sys
+lines = set()
+text, pos, dec = sys.stdin.read(), 0, json.JSONDecoder()
+while pos < len(text):
+    if text[pos].isspace():
+        pos += 1
+        continue
+    obj, pos = dec.raw_decode(text, pos)
+    lines.update(s["tshark_uat"] for s in obj["sas"] if s.get("tshark_uat"))
+print("\n".join(sorted(lines)))' >>"$WIRESHARK_CONFIG_DIR/esp_sa.all"
+}
+
 e2e_section "ping and HTTP between hosts, captured on the underlay"
+save_sas
 tshark -q -i "$BR" -w "$E2E_TMP/underlay.pcap" >/dev/null 2>&1 &
 CAPTURE=$!
 E2E_PIDS+=($CAPTURE)
@@ -141,6 +160,7 @@ got=$(ip netns exec "$NS_A" curl -sS --max-time 30 http://10.0.2.10:8080/blob | 
 e2e_pass "1 MiB over HTTP from db1 (host b) to web1 (host a), identical"
 sleep 1
 e2e_stop_pid "$CAPTURE"
+save_sas  # with the one before: every epoch the capture spans, however long it took
 
 e2e_section "the underlay carries only ESP"
 clear=$(tshark -r "$E2E_TMP/underlay.pcap" -Y 'ip && !esp' 2>/dev/null | wc -l)
@@ -156,22 +176,8 @@ PY
 e2e_pass "$esp ESP packets, no other IP packet, none of the 1 MiB in clear"
 
 e2e_section "tshark decrypts it with the SAs"
-# Every SA both hosts hold (their inbound SAs cover the previous epoch:
-# the capture may span a rekey), in one UAT file (repeated -o uat: options
-# keep only the last).
-export WIRESHARK_CONFIG_DIR=$E2E_TMP/wireshark
-mkdir -p "$WIRESHARK_CONFIG_DIR"
-for h in a b; do ctl $h debug sa --reveal -o json; done | "$E2E_PY" -c '
-import json, sys
-lines = set()
-text, pos, dec = sys.stdin.read(), 0, json.JSONDecoder()
-while pos < len(text):
-    if text[pos].isspace():
-        pos += 1
-        continue
-    obj, pos = dec.raw_decode(text, pos)
-    lines.update(s["tshark_uat"] for s in obj["sas"] if s.get("tshark_uat"))
-print("\n".join(sorted(lines)))' >"$WIRESHARK_CONFIG_DIR/esp_sa"
+# Both saves in one UAT file (repeated -o uat: options keep only the last).
+sort -u "$WIRESHARK_CONFIG_DIR/esp_sa.all" | grep . >"$WIRESHARK_CONFIG_DIR/esp_sa"
 (($(wc -l <"$WIRESHARK_CONFIG_DIR/esp_sa") >= 2)) || e2e_fail "vpcctl debug sa --reveal gave no tshark SA lines"
 dec=(tshark -r "$E2E_TMP/underlay.pcap" -o esp.enable_encryption_decode:TRUE)
 requests=$("${dec[@]}" -Y 'icmp.type == 8 && ip.src == 10.0.1.10' 2>/dev/null | wc -l)
