@@ -148,7 +148,8 @@ void EncryptionTables::build_sas(const GenerationBuilder& builder, const Encrypt
       continue;
     }
     if (spec.outbound) {
-      Outbound o{peer, spec.vpc_id, spec.epoch, spec.spi, encapsulation, 0, nullptr, nullptr};
+      Outbound o{peer, spec.vpc_id, spec.epoch, spec.spi, encapsulation, 0,
+                 section.control_of(spec.vpc_id).clamp_tcp_mss, nullptr, nullptr};
       if (prev) {
         for (const Outbound& old : prev->outbound_) {
           if (old.spi == o.spi && old.vpc_id == o.vpc_id && old.encapsulation == o.encapsulation &&

@@ -47,6 +47,7 @@ struct Outbound {
   uint32_t spi = 0;
   vpcnet::encryption::Encapsulation encapsulation = vpcnet::encryption::Encapsulation::udp;
   uint16_t inner_mtu = 0;  // the longest inner IP packet whose ESP fits the underlay port's MTU
+  bool clamp_tcp_mss = false;  // the VPC's tcpMssClamp: SYNs get at most mss_for(inner_mtu)
   std::shared_ptr<OutboundSa> sa;
   std::shared_ptr<SaCounters> counters;
 };

@@ -5,12 +5,15 @@
 // frame goes to the peer's underlay MAC. One AEAD call per run of packets of
 // one SA. A peer whose MAC is not known yet gets an ARP request instead (the
 // packet's buffer becomes the request, at most one per peer per 100 ms).
+#include <netinet/in.h>
 #include <rte_arp.h>
+#include <rte_tcp.h>
 
 #include <array>
 #include <cstring>
 
 #include "dataplane/encryption/encryption_tables.hpp"
+#include "dataplane/encryption/tcp_mss.hpp"
 #include "dataplane/packet_build.hpp"
 #include "dataplane/pipeline.hpp"
 
@@ -24,6 +27,7 @@ const CounterId no_sa = register_drop(step_name, "no_sa", "an SA slot of an olde
 const CounterId neighbor_unresolved = register_drop(step_name, "neighbor_unresolved", "the peer's underlay MAC is not known yet (ARP asked)");
 const CounterId arp_requests = register_event(step_name, "arp_requests", "ARP requests sent for peers' underlay addresses");
 const CounterId encrypted = register_event(step_name, "packets", "packets encrypted and sent as ESP");
+const CounterId mss_clamped = register_event(step_name, "mss_clamped", "TCP SYNs whose MSS was lowered to fit the tunnel (Vpc.encryption.tcpMssClamp)");
 
 const std::array<CounterId, esp_result_count> result_drops = [] {
   std::array<CounterId, esp_result_count> ids{};
@@ -62,6 +66,17 @@ void make_arp_request(rte_mbuf* m, const EncryptionTables& t, const Peer& peer) 
   meta_of(m)->encrypt = 0;
 }
 
+// Here rather than in underlay_output: a retransmitted SYN takes the fast
+// path, which runs no stage, but every packet passes this step.
+void clamp_syn(rte_mbuf* m, uint8_t* frame, uint16_t inner_mtu, const TxContext& ctx) {
+  const PacketMeta& meta = *meta_of(m);
+  if (meta.l4_proto != IPPROTO_TCP || meta.l4_offset == 0 || !(meta.tcp_flags & RTE_TCP_SYN_FLAG)) return;
+  const uint32_t len = rte_pktmbuf_data_len(m);
+  if (meta.l4_offset >= len) return;
+  if (clamp_tcp_mss(frame + meta.l4_offset, len - meta.l4_offset, mss_for(inner_mtu, meta.l3 == L3::ipv6)))
+    ctx.counters.add(mss_clamped);
+}
+
 // One run of packets of one SA: kept ones are moved to out.
 uint16_t encrypt_run(rte_mbuf** run, uint16_t n, const EncryptionTables& t, const Outbound& o, rte_mbuf** out,
                      const TxContext& ctx) {
@@ -84,6 +99,7 @@ uint16_t encrypt_run(rte_mbuf** run, uint16_t n, const EncryptionTables& t, cons
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = run[i];
     uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
+    if (o.clamp_tcp_mss) clamp_syn(m, frame, o.inner_mtu, ctx);
     views[i] = {frame + sizeof(rte_ether_hdr), rte_pktmbuf_data_len(m) - uint32_t{sizeof(rte_ether_hdr)},
                 rte_pktmbuf_headroom(m) + uint32_t{sizeof(rte_ether_hdr)}, rte_pktmbuf_tailroom(m)};
   }

@@ -55,6 +55,7 @@ struct EncryptionControl {
   Encapsulation encapsulation = Encapsulation::udp;
   uint32_t rekey_interval_s = 120;  // as WireGuard
   uint32_t replay_window = 1024;    // packets; a power of two, 64..65536
+  bool clamp_tcp_mss = false;       // TCP SYNs to other hosts get an MSS that fits the tunnel
   bool operator==(const EncryptionControl&) const = default;
 };
 

@@ -9,6 +9,7 @@
 //     encapsulation: udp             # udp (port 4500) | esp (IP protocol 50)
 //     rekeyInterval: 2m              # seconds, or with a unit: 90s, 2m, 1h
 //     replayWindow: 1024             # packets, a power of two
+//     tcpMssClamp: true              # TCP SYNs to other hosts: MSS that fits the tunnel
 #include <algorithm>
 
 #include "policies/compiled_config.hpp"
@@ -27,8 +28,8 @@ namespace {
 
 using json = nlohmann::json;
 
-const std::vector<std::string> control_fields = {"mode",          "exclusions",    "cipher",
-                                                 "encapsulation", "rekeyInterval", "replayWindow"};
+const std::vector<std::string> control_fields = {"mode",          "exclusions",    "cipher",      "encapsulation",
+                                                 "rekeyInterval", "replayWindow", "tcpMssClamp"};
 
 // "120", "90s", "2m", "1h" -> seconds; 0 when it is none of those.
 uint64_t parse_interval(const std::string& s) {
@@ -71,7 +72,7 @@ uint8_t decode_exclusions(SpecReader& r, const YAML::Node& n) {
 EncryptionControl decode_control(SpecReader& r, const YAML::Node& n) {
   EncryptionControl c;
   auto f = r.map_fields(n, "spec.encryption", control_fields,
-                        "a map with mode, exclusions, cipher, encapsulation, rekeyInterval, replayWindow");
+                        "a map with mode, exclusions, cipher, encapsulation, rekeyInterval, replayWindow, tcpMssClamp");
   if (const YAML::Node* v = r.get(f, "mode"))
     c.mode = decode_name<Mode>(r, *v, "spec.encryption.mode", parse_mode, mode_names());
   if (const YAML::Node* v = r.get(f, "exclusions")) c.exclusions = decode_exclusions(r, *v);
@@ -92,6 +93,11 @@ EncryptionControl decode_control(SpecReader& r, const YAML::Node& n) {
     const long w = r.integer(*v, "spec.encryption.replayWindow", min_replay_window, max_replay_window, "packets");
     if ((w & (w - 1)) != 0) r.fail(*v, "spec.encryption.replayWindow", std::to_string(w) + " is not a power of two");
     c.replay_window = static_cast<uint32_t>(w);
+  }
+  if (const YAML::Node* v = r.get(f, "tcpMssClamp")) {
+    const std::string s = r.string(*v, "spec.encryption.tcpMssClamp", "true or false");
+    if (s != "true" && s != "false") r.fail(*v, "spec.encryption.tcpMssClamp", "'" + s + "' is not true or false");
+    c.clamp_tcp_mss = s == "true";
   }
   return c;
 }
@@ -125,7 +131,8 @@ json control_json(const CompiledControl& c) {
           {"cipher", cipher_name(c.control.cipher)},
           {"encapsulation", encapsulation_name(c.control.encapsulation)},
           {"rekey_interval_s", c.control.rekey_interval_s},
-          {"replay_window", c.control.replay_window}};
+          {"replay_window", c.control.replay_window},
+          {"clamp_tcp_mss", c.control.clamp_tcp_mss}};
 }
 
 void write_json(const CompiledConfig& c, json& section) {
@@ -165,6 +172,11 @@ CompiledControl read_control(const json& j, const std::string& p) {
   e.replay_window = static_cast<uint32_t>(
       read_int(member(j, p, "replay_window"), sub(p, "replay_window"), min_replay_window, max_replay_window));
   if ((e.replay_window & (e.replay_window - 1)) != 0) bad(sub(p, "replay_window"), "not a power of two");
+  if (j.contains("clamp_tcp_mss")) {  // optional: configs written before it
+    const json& v = j["clamp_tcp_mss"];
+    if (!v.is_boolean()) bad(sub(p, "clamp_tcp_mss"), "not a boolean");
+    e.clamp_tcp_mss = v.get<bool>();
+  }
   return c;
 }
 

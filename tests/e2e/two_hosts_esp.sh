@@ -8,7 +8,9 @@
 #   - a capture on the bridge holds only ARP and ESP: no packet of the
 #     workloads' in clear, and none of the transferred bytes;
 #   - tshark, given the SAs (`vpcctl debug sa --reveal`), decrypts the
-#     captured ESP into the pings, requests and replies.
+#     captured ESP into the pings, requests and replies;
+#   - with tcpMssClamp, web1's SYN crosses announcing an MSS that fits the
+#     tunnel (the data plane's underlay port has the default 1500 MTU).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 e2e_init two_hosts_esp
@@ -69,7 +71,7 @@ kind: Vpc
 name: prod
 spec:
   cidrs: [10.0.0.0/16]
-  encryption: {rekeyInterval: 10s}
+  encryption: {rekeyInterval: 10s, tcpMssClamp: true}
 ---
 kind: Subnet
 name: web
@@ -185,3 +187,8 @@ http=$("${dec[@]}" -Y 'tcp.port == 8080 && ip.src == 10.0.1.10' 2>/dev/null | wc
 ((requests >= 5)) || e2e_fail "tshark decrypted $requests echo requests of web1, not 5"
 ((http > 10)) || e2e_fail "tshark decrypted $http TCP segments of web1's HTTP request, not more than 10"
 e2e_pass "tshark decrypted $requests echo requests and $http TCP segments of web1"
+# tcpMssClamp: web1's kernel announced 1460 (a 1500-byte TAP); what crossed
+# the underlay announced what fits a 1500-byte underlay in ESP in UDP (1438 - 40).
+mss=$("${dec[@]}" -Y 'tcp.flags.syn == 1 && tcp.flags.ack == 0 && ip.src == 10.0.1.10' -T fields -e tcp.options.mss_val 2>/dev/null | head -1)
+[[ $mss == 1398 ]] || e2e_fail "web1's SYN crossed the underlay with MSS '$mss', not 1398"
+e2e_pass "web1's SYN crossed with MSS 1398 (clamped from 1460)"

@@ -10,6 +10,7 @@
 
 #include "dataplane/encryption/encryption_tables.hpp"
 #include "dataplane/encryption/sa_keys.hpp"
+#include "dataplane/encryption/tcp_mss.hpp"
 #include "policies/encryption/compiled.hpp"
 #include "tests/unit/dataplane/pipeline_fixture.hpp"
 
@@ -31,6 +32,9 @@ CompiledConfig two_host_config(uint32_t local, bool outbound) {
   e.hosts[0].public_key.bytes[0] = 1;
   e.hosts[1].public_key.bytes[0] = 2;
   e.interface_hosts = {{101, host_a}, {102, host_b}};
+  vpcnet::encryption::EncryptionControl clamped;
+  clamped.clamp_tcp_mss = true;
+  e.controls = {{1, clamped}};
   SaKeys& keys = c.mutable_section<SaKeys>();
   keys.local_host_id = local;
   SaSpec sa;
@@ -83,6 +87,32 @@ struct TwoHosts : ::testing::Test {
   StageRunner a_runner, b_runner;
 };
 
+// prod has tcpMssClamp: a SYN from web1 announcing MSS 1460 reaches db1
+// announcing what fits the tunnel (its segments then need no ICMP to fit).
+TEST_F(TwoHosts, ASynsMssIsClampedToTheTunnel) {
+  ASSERT_TRUE(a && b);
+  b_runner.pipeline().set_port_role(underlay, PortRole::underlay);
+  a->tables<EncryptionTables>().peers()[0].neighbor->learn(rte_ether_addr{{0x02, 0xbb, 0, 0, 0, 0x02}});
+  const Bytes syn = eth(router_mac, web1_mac, eth_ipv4, ipv4(web1_ip, db1_ip, proto_tcp, tcp(40000, 80, 6, {2, 4, 0x05, 0xb4})));
+  rte_mbuf* m = send_from_a(syn);
+  const uint32_t slot = meta_of(m)->encrypt;
+  const uint16_t want = mss_for(a->tables<EncryptionTables>().outbound(slot)->inner_mtu, false);
+  ASSERT_GT(want, 500);
+  ASSERT_LT(want, 1460);
+  EXPECT_EQ(a_runner.counters().get(counter_id("esp_output", "mss_clamped")), 1u);
+  const uint8_t* wire = rte_pktmbuf_mtod(m, const uint8_t*);
+  const Bytes esp_frame(wire, wire + rte_pktmbuf_data_len(m));
+  rte_pktmbuf_free(m);
+  rte_mbuf* r = mbuf_of(esp_frame);
+  ASSERT_EQ(b_runner.run({r}, underlay, *b), 0);
+  ASSERT_EQ(meta_of(r)->verdict, Verdict::tx) << b_runner.decided_by(r);
+  const uint8_t* got = rte_pktmbuf_mtod(r, const uint8_t*);
+  const uint8_t* option = got + 14 + 20 + 20;
+  EXPECT_EQ(option[0], 2);
+  EXPECT_EQ(option[2] << 8 | option[3], want);
+  rte_pktmbuf_free(r);
+}
+
 // db1 lives on host b: on host a it keeps its Interface index (a's routes
 // reach it through the underlay) but takes no port, even though a has a port
 // of the same name, and is not reported as a missing port.
@@ -92,7 +122,7 @@ TEST_F(TwoHosts, ARemoteInterfaceTakesNoLocalPort) {
   ASSERT_NE(db1_on_a, no_index);
   EXPECT_EQ(a->interface_of_port(1), no_index);  // a's port "db1" is nobody's
   EXPECT_EQ(a->interface_of_port(0), a->find_interface("web1"));
-  EXPECT_TRUE(a->ports_missing().empty());
+  EXPECT_EQ(a->ports_missing(), std::vector<std::string>{"other1"});  // of VPC other, on this host
   EXPECT_EQ(b->interface_of_port(1), b->find_interface("db1"));
   EXPECT_EQ(b->interface_of_port(0), no_index);  // web1 is on a
 }

@@ -161,6 +161,7 @@ TEST(VpcEncryption, DefaultsWithoutTheField) {
   EXPECT_EQ(E(*m).controls.at("prod").mode, Mode::monitor);
   EXPECT_EQ(E(*m).controls.at("prod").rekey_interval_s, 120u);
   EXPECT_EQ(E(*m).controls.at("prod").replay_window, 1024u);
+  EXPECT_FALSE(E(*m).controls.at("prod").clamp_tcp_mss);
 }
 
 std::string vpc_with(const std::string& encryption) {
@@ -171,7 +172,7 @@ std::string vpc_with(const std::string& encryption) {
 
 TEST(VpcEncryption, EveryField) {
   auto m = model_of(vpc_with("    mode: enforce\n    exclusions: [natGateway, lattice]\n    cipher: chacha20-poly1305\n"
-                             "    encapsulation: esp\n    rekeyInterval: 5m\n    replayWindow: 4096\n"));
+                             "    encapsulation: esp\n    rekeyInterval: 5m\n    replayWindow: 4096\n    tcpMssClamp: true\n"));
   ASSERT_TRUE(m) << m.error().to_string();
   const EncryptionControl& c = E(*m).controls.at("prod");
   EXPECT_EQ(c.mode, Mode::enforce);
@@ -180,6 +181,7 @@ TEST(VpcEncryption, EveryField) {
   EXPECT_EQ(c.encapsulation, Encapsulation::esp);
   EXPECT_EQ(c.rekey_interval_s, 300u);
   EXPECT_EQ(c.replay_window, 4096u);
+  EXPECT_TRUE(c.clamp_tcp_mss);
   for (auto [text, secs] : {std::pair{"90", 90u}, {"90s", 90u}, {"1h", 3600u}, {"24h", 86400u}}) {
     auto mi = model_of(vpc_with(std::string("    rekeyInterval: \"") + text + "\"\n"));
     ASSERT_TRUE(mi) << text << ": " << mi.error().to_string();
@@ -203,6 +205,7 @@ TEST(VpcEncryption, Errors) {
       {"    rekeyInterval: 2d\n", "spec.encryption.rekeyInterval", "from 10s to 24h", 6},
       {"    replayWindow: 1000\n", "spec.encryption.replayWindow", "not a power of two", 6},
       {"    replayWindow: 32\n", "spec.encryption.replayWindow", "", 6},
+      {"    tcpMssClamp: 1400\n", "spec.encryption.tcpMssClamp", "'1400' is not true or false", 6},
       {"    keys: secret\n", "spec.encryption.keys", "", 6},
   };
   for (const auto& c : cases) {
@@ -262,6 +265,7 @@ TEST(Compiled, FromJsonRefuses) {
       {"bad mode", [](json& j) { j["encryption"]["controls"][0]["mode"] = "off"; }, "'off' is not one of"},
       {"window", [](json& j) { j["encryption"]["controls"][0]["replay_window"] = 1000; }, "not a power of two"},
       {"interval", [](json& j) { j["encryption"]["controls"][0]["rekey_interval_s"] = 1; }, "encryption.controls[0].rekey_interval_s"},
+      {"clamp", [](json& j) { j["encryption"]["controls"][0]["clamp_tcp_mss"] = 1; }, "clamp_tcp_mss: not a boolean"},
       {"exclusion twice", [](json& j) { j["encryption"]["controls"][0]["exclusions"] = {"lattice", "lattice"}; }, "listed twice"},
       {"no section", [](json& j) { j.erase("encryption"); }, "encryption: missing"},
   };
