@@ -191,7 +191,8 @@ TEST(SaSet, WireJsonHasExactlyTheFields) {
   EXPECT_EQ(j["sas"][0]["key"], secret_hex(a.sas[0].material.key.data(), 32));
   wipe_key_strings(j);
   EXPECT_EQ(j["sas"][0]["key"], std::string(64, '\0'));
-  for (const json& sa : to_json(a, false)["sas"]) {
+  const json hidden = to_json(a, false);  // named: a range-for over a temporary's member outlives it
+  for (const json& sa : hidden["sas"]) {
     EXPECT_FALSE(sa.contains("key"));
     EXPECT_FALSE(sa.contains("salt"));
   }
