@@ -2,8 +2,12 @@
 // Packets and buffers for the ESP tests: a byte buffer with head- and
 // tailroom, inner IPv4/IPv6 packets with consistent length fields, hex.
 #include "dataplane/encryption/esp.hpp"
+#include "dataplane/encryption/tunnel_header.hpp"
+
+#include <gtest/gtest.h>
 
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string_view>
 #include <vector>
@@ -93,6 +97,37 @@ inline TunnelHeader tunnel_header(OuterFamily family, Encapsulation encapsulatio
     t.dst_ip = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
   }
   return t;
+}
+
+// An outbound SA and the inbound SA that reads it, one key.
+struct SaPair {
+  std::unique_ptr<OutboundSa> out;
+  std::unique_ptr<InboundSa> in;
+};
+
+constexpr std::uint32_t test_spi = 0x1000'0001;
+
+inline SaPair make_sa_pair(AeadEngine out_engine, AeadEngine in_engine, bool esn, const TunnelHeader& tunnel,
+                    std::uint64_t first_sequence = 1) {
+  std::mt19937_64 rng(static_cast<std::uint64_t>(out_engine) * 31 + esn);
+  const AeadKey key = test::random_key(rng);
+  OutboundSaConfig out;
+  out.spi = test_spi;
+  out.engine = out_engine;
+  out.key = key;
+  out.extended_sequence_numbers = esn;
+  out.first_sequence = first_sequence;
+  out.tunnel = tunnel;
+  InboundSaConfig in;
+  in.spi = test_spi;
+  in.engine = in_engine;
+  in.key = key;
+  in.extended_sequence_numbers = esn;
+  auto outbound = OutboundSa::create(out);
+  auto inbound = InboundSa::create(in);
+  EXPECT_EQ(outbound.error, SaSetupError::none);
+  EXPECT_EQ(inbound.error, SaSetupError::none);
+  return {std::move(outbound.sa), std::move(inbound.sa)};
 }
 
 }  // namespace vpcnet::dp::encryption::test
