@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include <netinet/in.h>
+#include <rte_arp.h>
 
 namespace vpcnet::dp {
 namespace {
@@ -19,6 +20,21 @@ bool set_frame_length(rte_mbuf* m, uint32_t len) {
   m->data_len = static_cast<uint16_t>(len);
   m->pkt_len = len;
   return true;
+}
+
+void make_arp_reply(rte_mbuf* m, const rte_ether_addr& answer_mac) {
+  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+  auto* arp = reinterpret_cast<rte_arp_hdr*>(eth + 1);
+  const rte_ether_addr requester = arp->arp_data.arp_sha;
+  const uint32_t requester_ip = arp->arp_data.arp_sip;
+  arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
+  arp->arp_data.arp_sip = arp->arp_data.arp_tip;
+  arp->arp_data.arp_sha = answer_mac;
+  arp->arp_data.arp_tip = requester_ip;
+  arp->arp_data.arp_tha = requester;
+  eth->dst_addr = requester;
+  eth->src_addr = answer_mac;
+  set_frame_length(m, sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr));
 }
 
 void decrement_ttl(rte_mbuf* m, const PacketMeta& meta) {

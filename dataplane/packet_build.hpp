@@ -16,6 +16,11 @@ namespace vpcnet::dp {
 // Sets data_len/pkt_len of a single-segment mbuf; false if it does not fit.
 bool set_frame_length(rte_mbuf* m, uint32_t len);
 
+// Turns the ARP request in m (Ethernet + ARP) into the reply that
+// `answer_mac` has the asked address, back to the requester, without the
+// request's padding.
+void make_arp_reply(rte_mbuf* m, const rte_ether_addr& answer_mac);
+
 // TTL / hop limit minus one (IPv4: RFC 1624 incremental checksum update).
 void decrement_ttl(rte_mbuf* m, const PacketMeta& meta);
 

@@ -39,16 +39,7 @@ class UnderlayArpStage final : public Stage {
     const bool for_us = t.local_host_id() != 0 && t.local_underlay().family == Family::v4 &&
                         std::memcmp(&target, t.local_underlay().bytes.data(), 4) == 0;
     if (arp->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) || !for_us) return drop(m, consumed_);
-    const rte_ether_addr requester = arp->arp_data.arp_sha;
-    const uint32_t requester_ip = arp->arp_data.arp_sip;
-    arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
-    arp->arp_data.arp_sip = arp->arp_data.arp_tip;
-    arp->arp_data.arp_sha = t.underlay_mac();
-    arp->arp_data.arp_tip = requester_ip;
-    arp->arp_data.arp_tha = requester;
-    eth->dst_addr = requester;
-    eth->src_addr = t.underlay_mac();
-    set_frame_length(m, sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr));
+    make_arp_reply(m, t.underlay_mac());
     ctx.counters.add(answered_);
     send(m, meta_of(m)->in_port);
   }

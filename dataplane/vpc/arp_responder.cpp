@@ -13,7 +13,6 @@ namespace vpcnet::dp::vpc {
 namespace {
 
 constexpr const char* stage_name = "arp_responder";
-constexpr uint32_t arp_frame_len = sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr);
 
 bool sender_owns(const InterfaceEntry& iface, const uint8_t* spa) {
   static constexpr uint8_t unspecified[4] = {0, 0, 0, 0};  // ARP probes (RFC 5227)
@@ -48,19 +47,7 @@ class ArpResponderStage final : public Stage {
     NeighborAnswer who = vt.resolve_neighbor(meta.in_iface, L3::ipv4, meta.dst_ip);
     if (who.result == NeighborAnswer::Result::unknown_target) return drop(m, unknown_target_);
     if (who.result == NeighborAnswer::Result::own_address) return drop(m, own_address_);
-    const rte_ether_addr* answer_mac = who.mac;
-
-    // Turn the request into the reply in place.
-    rte_ether_addr requester = arp->arp_data.arp_sha;
-    uint32_t requester_ip = arp->arp_data.arp_sip;
-    arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
-    arp->arp_data.arp_sip = arp->arp_data.arp_tip;
-    arp->arp_data.arp_sha = *answer_mac;
-    arp->arp_data.arp_tip = requester_ip;
-    arp->arp_data.arp_tha = requester;
-    eth->dst_addr = requester;
-    eth->src_addr = *answer_mac;
-    set_frame_length(m, arp_frame_len);  // drop the request's padding
+    make_arp_reply(m, *who.mac);
     ctx.counters.add(replies_);
     send(m, meta.in_port);
   }
